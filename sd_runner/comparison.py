@@ -1,0 +1,71 @@
+"""Compare scenarios on the key outcomes, against a reference scenario."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from sd_runner.simulation import KEY_OUTCOMES, ScenarioRun
+
+#: Years shown in the outcome table.
+TABLE_YEARS = (2013, 2025, 2035)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Runs of several scenarios, the first being the reference.
+
+    Attributes
+    ----------
+    runs : tuple of ScenarioRun
+        The reference run first, then the others in the order asked for.
+    clusters : tuple of str
+        Elements of the Cluster subscript.
+    outcomes : tuple of str
+        Variables compared, each subscripted by Cluster.
+    table : pandas.DataFrame
+        Columns ``scenario``, ``outcome``, ``cluster``, ``year``, ``value``,
+        ``difference`` (value minus the reference's), one row per combination.
+    """
+
+    runs: tuple[ScenarioRun, ...]
+    clusters: tuple[str, ...]
+    outcomes: tuple[str, ...]
+    table: pd.DataFrame
+
+    @property
+    def reference(self) -> ScenarioRun:
+        """The run every difference is taken against."""
+        return self.runs[0]
+
+
+def compare_runs(
+    runs: list[ScenarioRun],
+    clusters: list[str],
+    outcomes: tuple[str, ...] = KEY_OUTCOMES,
+    years: tuple[int, ...] = TABLE_YEARS,
+) -> Comparison:
+    """Tabulate ``outcomes`` in ``years`` for each run, with differences from ``runs[0]``."""
+    reference = runs[0].frame
+    rows = []
+    for run in runs:
+        for outcome in outcomes:
+            for cluster in clusters:
+                column = f"{outcome}[{cluster}]"
+                for year in years:
+                    value = float(run.frame.at[float(year), column])
+                    rows.append({
+                        "scenario": run.scenario.name,
+                        "outcome": outcome,
+                        "cluster": cluster,
+                        "year": year,
+                        "value": value,
+                        "difference": value - float(reference.at[float(year), column]),
+                    })
+    return Comparison(
+        runs=tuple(runs),
+        clusters=tuple(clusters),
+        outcomes=tuple(outcomes),
+        table=pd.DataFrame(rows),
+    )

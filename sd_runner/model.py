@@ -1,0 +1,198 @@
+"""Load a Vensim model through PySD, with the translation cached by the file's content hash."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pysd
+import xarray as xr
+
+from sd_runner import resources
+from sd_runner.errors import InputError, RunError
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    """What the model says of one variable.
+
+    Attributes
+    ----------
+    name : str
+        Vensim name, e.g. ``"Buyer Dependence"``.
+    subscripts : tuple of str
+        Subscript ranges it is defined over, e.g. ``("Cluster",)``.
+    units : str
+        Units as written in the ``.mdl``.
+    lower, upper : float
+        Declared range (``nan`` where none is declared).
+    kind : str
+        PySD's type: ``Constant``, ``Stateful``, ``Auxiliary``, ``Lookup``, ...
+    comment : str
+        The variable's documentation.
+    """
+
+    name: str
+    subscripts: tuple[str, ...]
+    units: str
+    lower: float
+    upper: float
+    kind: str
+    comment: str
+
+
+def _cache_root() -> Path:
+    configured = os.environ.get("SD_RUNNER_CACHE")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sd-runner"
+
+
+def _digest(path: Path) -> str:
+    payload = path.read_bytes() + pysd.__version__.encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _translate(mdl: Path, digest: str) -> Path:
+    """Return the translated ``.py`` for ``mdl``, translating only on a cache miss."""
+    root = _cache_root()
+    target = root / digest[:20]
+    translated = target / "model.py"
+    if translated.is_file():
+        return translated
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix="translating-", dir=root))
+    except OSError:
+        # No writable cache: translate into a private temporary folder for this process.
+        workdir = Path(tempfile.mkdtemp(prefix="sd-runner-"))
+        target = workdir / "final"
+    shutil.copyfile(mdl, workdir / "model.mdl")
+    try:
+        pysd.read_vensim(str(workdir / "model.mdl"), initialize=False)
+    except Exception as exc:  # PySD raises many types for unreadable models
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise InputError(f"{mdl}: PySD cannot translate this model ({exc}); fix the equation it names") from None
+    (workdir / "model.mdl").unlink()
+    try:
+        os.replace(workdir, target)
+    except OSError:
+        # Another process cached the same translation first; use theirs.
+        shutil.rmtree(workdir, ignore_errors=True)
+    return target / "model.py"
+
+
+class SDModel:
+    """A translated Vensim model, ready to run with PySD.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        The ``.mdl`` file; the bundled value-chain capture model by default.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else resources.model_path()
+        if not self.path.is_file():
+            raise InputError(f"{self.path}: model file not found; give the path of a Vensim .mdl file")
+        self.digest = _digest(self.path)
+        self._py_file = _translate(self.path, self.digest)
+        self._pysd = pysd.load(str(self._py_file))
+        self.subscripts: dict[str, list[str]] = {
+            k: list(v) for k, v in self._pysd.subscripts.items()
+        }
+        self.variables: dict[str, VariableInfo] = {
+            row["Real Name"]: _variable_info(row) for _, row in self._pysd.doc.iterrows()
+        }
+
+    # ------------------------------------------------------------------ metadata
+    def variable(self, name: str) -> VariableInfo:
+        """Look a variable up by its Vensim name (case-insensitive)."""
+        if name in self.variables:
+            return self.variables[name]
+        folded = {k.casefold(): v for k, v in self.variables.items()}
+        if name.casefold() in folded:
+            return folded[name.casefold()]
+        raise KeyError(name)
+
+    def default_value(self, name: str) -> xr.DataArray | float:
+        """The value of a constant as the ``.mdl`` defines it."""
+        value = self._pysd[self.variable(name).name]
+        if isinstance(value, xr.DataArray):
+            return value.astype(float)
+        return float(value)
+
+    def control(self, name: str) -> float:
+        """A time control (``INITIAL TIME``, ``FINAL TIME``, ``TIME STEP``, ``SAVEPER``)."""
+        return float(self._pysd[name])
+
+    # ------------------------------------------------------------------ running
+    def run(
+        self,
+        params: dict[str, float | xr.DataArray] | None = None,
+        *,
+        return_columns: list[str] | None = None,
+        time_step: float | None = None,
+        saveper: float | None = None,
+    ) -> pd.DataFrame:
+        """Run the model from its original state with ``params`` applied.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by time in years; one column per variable and subscript element, named as
+            Vensim names them (``"Margin[Apparel]"``).
+        """
+        kwargs = {}
+        if time_step is not None:
+            kwargs["time_step"] = time_step
+            kwargs["saveper"] = saveper if saveper is not None else self.control("SAVEPER")
+        elif saveper is not None:
+            kwargs["saveper"] = saveper
+        try:
+            with warnings.catch_warnings():
+                # Division by zero inside a run becomes inf/nan, checked below.
+                warnings.simplefilter("ignore", RuntimeWarning)
+                frame = self._pysd.run(
+                    params=dict(params or {}), return_columns=return_columns, reload=True, **kwargs
+                )
+        except Exception as exc:  # any PySD failure is a run failure
+            raise RunError(f"{self.path.name}: the run failed: {exc}") from None
+        frame.index.name = "time"
+        _check_finite(frame)
+        return frame
+
+
+def _variable_info(row: pd.Series) -> VariableInfo:
+    subs = row["Subscripts"]
+    limits = row["Limits"]
+    lower, upper = (float("nan"), float("nan")) if not isinstance(limits, tuple) else limits
+    return VariableInfo(
+        name=row["Real Name"],
+        subscripts=tuple(subs) if isinstance(subs, list) else (),
+        units=str(row["Units"] or ""),
+        lower=float(lower) if lower is not None else float("nan"),
+        upper=float(upper) if upper is not None else float("nan"),
+        kind=str(row["Type"]),
+        comment=str(row["Comment"] or ""),
+    )
+
+
+def _check_finite(frame: pd.DataFrame) -> None:
+    numeric = frame.select_dtypes("number")
+    bad = ~numeric.map(math.isfinite) if hasattr(numeric, "map") else None
+    if bad is not None and bad.to_numpy().any():
+        column = bad.any(axis=0).idxmax()
+        time = bad[column].idxmax()
+        raise RunError(
+            f"the run went numerically wrong: {column} is {numeric.at[time, column]} at time {time}; "
+            "check the parameter values that feed it"
+        )

@@ -1,0 +1,37 @@
+"""Where the bundled model, levers and scenarios live.
+
+In the repository they live once, in ``models/``; an installed wheel carries copies in
+``sd_runner/bundled/`` (see ``pyproject.toml``). The installed copy wins when present.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_CANDIDATES = (_PACKAGE_DIR / "bundled", _PACKAGE_DIR.parent / "models")
+
+
+def bundled_dir() -> Path:
+    """Folder holding ``value_chain_capture.mdl``, ``levers.toml`` and ``scenarios/``."""
+    for folder in _CANDIDATES:
+        if (folder / "value_chain_capture.mdl").is_file():
+            return folder
+    raise FileNotFoundError(
+        "the bundled model is missing: reinstall sd-runner (pip install .) from a full checkout"
+    )
+
+
+def model_path() -> Path:
+    """Path of the bundled Vensim model."""
+    return bundled_dir() / "value_chain_capture.mdl"
+
+
+def levers_path() -> Path:
+    """Path of the lever definitions."""
+    return bundled_dir() / "levers.toml"
+
+
+def scenarios_dir() -> Path:
+    """Folder of the bundled scenario files."""
+    return bundled_dir() / "scenarios"

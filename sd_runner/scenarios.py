@@ -1,0 +1,307 @@
+"""Scenario files: which levers are pulled, how hard and when, and any constant overridden.
+
+A scenario file is TOML::
+
+    name = "my-scenario"
+    title = "One line"
+    description = "What it assumes."
+
+    [levers.own-brand]            # a lever of levers.toml
+    level = 0.5                   # share of the full programme (default 1)
+    start_year = 2018             # optional, default from levers.toml
+    ramp_years = 3                # optional
+    [levers.own-brand.set]        # optional: set settings directly
+    "Extra Channel Reach[Apparel]" = 0.4
+
+    [constants]                   # any model constant, by its Vensim name
+    "Buyer Squeeze Strength" = 0.5
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import xarray as xr
+
+from sd_runner import resources
+from sd_runner.errors import InputError
+from sd_runner.levers import Lever, load_levers
+from sd_runner.model import SDModel
+from sd_runner.tomlfile import TomlFile
+
+_CONTROLS = {"initial time", "final time", "time step", "saveper"}
+_SUBSCRIPTED = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<element>[^\[\]]+)\])?\s*$")
+
+
+@dataclass(frozen=True)
+class LeverChoice:
+    """A lever as a scenario pulls it.
+
+    Attributes
+    ----------
+    lever : Lever
+        The lever.
+    level : float
+        Share of the full programme applied to settings not set directly.
+    start_year, ramp_years : float
+        When it starts and how long it takes to phase in.
+    values : dict
+        Final value of every setting, keyed by Vensim name (``"Extra Channel Reach"`` or
+        ``"Extra Channel Reach[Apparel]"`` for one element).
+    """
+
+    lever: Lever
+    level: float
+    start_year: float
+    ramp_years: float
+    values: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named set of lever choices and constant overrides.
+
+    Attributes
+    ----------
+    name, title, description : str
+        As written in the file.
+    source : str
+        ``"bundled"`` or the file's path.
+    levers : tuple of LeverChoice
+        The levers pulled, in the paper's order.
+    constants : dict
+        Constants overridden, keyed by Vensim name (optionally ``Name[Element]``).
+    """
+
+    name: str
+    title: str
+    description: str
+    source: str
+    levers: tuple[LeverChoice, ...] = ()
+    constants: dict[str, float] = field(default_factory=dict)
+
+    def settings_rows(self) -> list[dict[str, object]]:
+        """One row per value the scenario sets, for tables and manifests."""
+        rows = []
+        for choice in self.levers:
+            for variable, value in choice.values.items():
+                base = _SUBSCRIPTED.match(variable)["name"]
+                setting = choice.lever.setting(base)
+                rows.append({
+                    "lever": choice.lever.id, "variable": variable, "value": value,
+                    "unit": setting.unit, "start_year": choice.start_year,
+                    "ramp_years": choice.ramp_years,
+                })
+        for variable, value in self.constants.items():
+            rows.append({"lever": "(constant)", "variable": variable, "value": value,
+                         "unit": "", "start_year": None, "ramp_years": None})
+        return rows
+
+
+def bundled_scenario_names() -> list[str]:
+    """Names of the bundled scenarios, baseline first, the combined strategy last."""
+    names = {path.stem for path in resources.scenarios_dir().glob("*.toml")}
+    lever_order = list(load_levers())
+    order = ["baseline", *lever_order, "domestic-value-chain"]
+    known = [n for n in order if n in names]
+    return known + sorted(names - set(known))
+
+
+def resolve_scenario_path(name_or_path: str | Path) -> tuple[Path, str]:
+    """The file behind a bundled name or a path, and its source label."""
+    text = str(name_or_path)
+    if text in bundled_scenario_names():
+        return resources.scenarios_dir() / f"{text}.toml", "bundled"
+    path = Path(text)
+    if path.suffix.lower() == ".toml" or path.exists() or "/" in text or "\\" in text:
+        return path, str(path)
+    raise InputError(
+        f"unknown scenario {text!r}: give a bundled name ({', '.join(bundled_scenario_names())}) "
+        "or the path of a scenario .toml file"
+    )
+
+
+def load_scenario(name_or_path: str | Path, levers: dict[str, Lever], model: SDModel) -> Scenario:
+    """Read and check a scenario against the levers and the model.
+
+    Parameters
+    ----------
+    name_or_path : str or path-like
+        A bundled scenario name or a scenario file.
+    levers : dict
+        Lever definitions, from :func:`sd_runner.levers.load_levers`.
+    model : SDModel
+        The model the scenario is for; names are checked against it.
+    """
+    path, source_label = resolve_scenario_path(name_or_path)
+    source = TomlFile(path, "scenario file")
+    data = source.data
+    source.no_unknown_keys(data, {"name", "title", "description", "levers", "constants"},
+                           "the scenario")
+    name = source.text_field(data.get("name", path.stem), "name", "name").strip()
+    if not name:
+        raise source.error("name", "name is empty; give the scenario a name")
+    choices = []
+    lever_tables = source.table(data.get("levers", {}), "levers", "levers")
+    for lever_id, raw in lever_tables.items():
+        if lever_id not in levers:
+            raise source.error(lever_id, f"unknown lever {lever_id!r}; levers are: "
+                               f"{', '.join(levers)}")
+        choices.append(_lever_choice(source, levers[lever_id], raw, model))
+    constants = {}
+    for key, value in source.table(data.get("constants", {}), "constants", "constants").items():
+        constants[_constant_key(source, key, model)] = _constant_value(source, key, value, model)
+    return Scenario(
+        name=name,
+        title=source.text_field(data.get("title", name), "title", "title"),
+        description=source.text_field(data.get("description", ""), "description", "description"),
+        source=source_label,
+        levers=tuple(sorted(choices, key=lambda c: c.lever.number)),
+        constants=constants,
+    )
+
+
+def _lever_choice(source: TomlFile, lever: Lever, raw: object, model: SDModel) -> LeverChoice:
+    table = source.table(raw, lever.id, f"levers.{lever.id}")
+    source.no_unknown_keys(table, {"level", "start_year", "ramp_years", "set"},
+                           f"lever {lever.id!r}")
+    level = source.number(table.get("level", 1.0), lever.id, f"{lever.id}: level")
+    if level < 0:
+        raise source.error(lever.id, f"{lever.id}: level {level} is negative; use 0 (off) to 1 "
+                           "(full programme) or more")
+    start = source.number(table.get("start_year", lever.start_year), lever.id,
+                          f"{lever.id}: start_year")
+    first, last = model.control("INITIAL TIME"), model.control("FINAL TIME")
+    if not first <= start <= last:
+        raise source.error("start_year", f"{lever.id}: start_year {start:g} is outside the "
+                           f"simulation ({first:g}-{last:g}); choose a year inside it")
+    ramp = source.number(table.get("ramp_years", lever.ramp_years), lever.id,
+                         f"{lever.id}: ramp_years")
+    if ramp < 0:
+        raise source.error("ramp_years", f"{lever.id}: ramp_years {ramp:g} is negative; "
+                           "use 0 (a step) or more")
+    values = {}
+    for setting in lever.settings:
+        values[setting.variable] = _within(source, lever.id, setting.variable,
+                                           setting.at_level(level), setting)
+    explicit = source.table(table.get("set", {}), "set", f"levers.{lever.id}.set")
+    for key, value in explicit.items():
+        parsed = _SUBSCRIPTED.match(key)
+        base = parsed["name"] if parsed else key
+        try:
+            setting = lever.setting(base)
+        except KeyError:
+            raise source.error(key, f"{key!r} is not a setting of lever {lever.id!r}; its "
+                               f"settings are: {', '.join(s.variable for s in lever.settings)}"
+                               ) from None
+        element = parsed["element"]
+        if element is not None:
+            _check_element(source, key, setting.variable, element.strip(), model)
+            full_key = f"{setting.variable}[{_element_name(setting.variable, element, model)}]"
+        else:
+            full_key = setting.variable
+        number = source.number(value, key, key)
+        values[full_key] = _within(source, key, key, number, setting)
+    return LeverChoice(lever=lever, level=level, start_year=start, ramp_years=ramp, values=values)
+
+
+def _within(source: TomlFile, key: str, label: str, value: float, setting) -> float:
+    if not setting.min <= value <= setting.max:
+        raise source.error(key, f"{label} = {value:g} is outside its range [{setting.min:g}, "
+                           f"{setting.max:g}] ({setting.unit}); use a value inside it")
+    return value
+
+
+def _element_name(variable: str, element: str, model: SDModel) -> str:
+    info = model.variable(variable)
+    for subscript in info.subscripts:
+        for candidate in model.subscripts.get(subscript, []):
+            if candidate.casefold() == element.strip().casefold():
+                return candidate
+    return element.strip()
+
+
+def _check_element(source: TomlFile, key: str, variable: str, element: str, model: SDModel):
+    info = model.variable(variable)
+    if not info.subscripts:
+        raise source.error(key, f"{variable} has no subscript; drop [{element}]")
+    allowed = [e for s in info.subscripts for e in model.subscripts.get(s, [])]
+    if element.casefold() not in {e.casefold() for e in allowed}:
+        raise source.error(key, f"{element!r} is not an element of {variable}'s subscript; "
+                           f"use one of: {', '.join(allowed)}")
+
+
+def _constant_key(source: TomlFile, key: str, model: SDModel) -> str:
+    parsed = _SUBSCRIPTED.match(key)
+    if not parsed:
+        raise source.error(key, f"{key!r} is not a Vensim name; write Name or Name[Element]")
+    base = parsed["name"]
+    if base.casefold() in _CONTROLS:
+        raise source.error(key, f"{base} is a time control, not a scenario constant; scenarios "
+                           "share one time axis")
+    try:
+        info = model.variable(base)
+    except KeyError:
+        raise source.error(key, f"{base!r} is not a variable of the model; check the spelling "
+                           "against the .mdl (sd-runner scenarios lists the levers)") from None
+    if info.kind != "Constant":
+        raise source.error(key, f"{info.name} is computed by the model ({info.kind}), not a "
+                           "constant; set a constant it depends on instead")
+    if parsed["element"] is None:
+        return info.name
+    _check_element(source, key, info.name, parsed["element"], model)
+    return f"{info.name}[{_element_name(info.name, parsed['element'], model)}]"
+
+
+def _constant_value(source: TomlFile, key: str, value: object, model: SDModel) -> float:
+    number = source.number(value, key, key)
+    info = model.variable(_SUBSCRIPTED.match(key)["name"])
+    lower = info.lower if info.lower == info.lower else -float("inf")
+    upper = info.upper if info.upper == info.upper else float("inf")
+    if not lower <= number <= upper:
+        raise source.error(key, f"{key} = {number:g} is outside the range the model declares "
+                           f"[{lower:g}, {upper:g}]; use a value inside it")
+    return number
+
+
+def scenario_params(scenario: Scenario, model: SDModel) -> dict[str, float | xr.DataArray]:
+    """PySD parameters that put ``scenario`` into ``model``.
+
+    Whole-variable values are applied first, then single elements, so
+    ``"X[Apparel]"`` refines ``"X"`` whichever order the file gives them in.
+    """
+    assignments: dict[str, float] = {}
+    for choice in scenario.levers:
+        assignments.update(choice.values)
+    assignments.update(scenario.constants)
+    params: dict[str, float | xr.DataArray] = {}
+    ordered = sorted(assignments.items(), key=lambda item: "[" in item[0])
+    for key, value in ordered:
+        parsed = _SUBSCRIPTED.match(key)
+        name, element = parsed["name"], parsed["element"]
+        current = params.get(name)
+        if current is None:
+            current = model.default_value(name)
+        if element is None:
+            if isinstance(current, xr.DataArray):
+                current = xr.full_like(current, value, dtype=float)
+            else:
+                current = float(value)
+        else:
+            current = current.copy()
+            dim = current.dims[0]
+            current.loc[{dim: element}] = value
+        params[name] = current
+    timing = [c for c in scenario.levers
+              if (c.start_year, c.ramp_years) != (c.lever.start_year, c.lever.ramp_years)]
+    if timing:
+        start = params.get("Lever Start Year", model.default_value("Lever Start Year")).copy()
+        ramp = params.get("Lever Ramp Time", model.default_value("Lever Ramp Time")).copy()
+        for choice in timing:
+            start.loc[{"Lever": choice.lever.element}] = choice.start_year
+            ramp.loc[{"Lever": choice.lever.element}] = choice.ramp_years
+        params["Lever Start Year"] = start
+        params["Lever Ramp Time"] = ramp
+    return params
