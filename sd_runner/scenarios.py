@@ -152,7 +152,8 @@ def load_scenario(name_or_path: str | Path, levers: dict[str, Lever], model: SDM
         choices.append(_lever_choice(source, levers[lever_id], raw, model))
     constants = {}
     for key, value in source.table(data.get("constants", {}), "constants", "constants").items():
-        constants[_constant_key(source, key, model)] = _constant_value(source, key, value, model)
+        resolved = _constant_key(source, key, model)
+        constants[resolved] = _constant_value(source, key, resolved, value, model)
     return Scenario(
         name=name,
         title=source.text_field(data.get("title", name), "title", "title"),
@@ -167,25 +168,26 @@ def _lever_choice(source: TomlFile, lever: Lever, raw: object, model: SDModel) -
     table = source.table(raw, lever.id, f"levers.{lever.id}")
     source.no_unknown_keys(table, {"level", "start_year", "ramp_years", "set"},
                            f"lever {lever.id!r}")
-    level = source.number(table.get("level", 1.0), lever.id, f"{lever.id}: level")
+    here = lever.id
+    level = source.number(table.get("level", 1.0), "level", f"{lever.id}: level", here)
     if level < 0:
-        raise source.error(lever.id, f"{lever.id}: level {level} is negative; use 0 (off) to 1 "
-                           "(full programme) or more")
-    start = source.number(table.get("start_year", lever.start_year), lever.id,
-                          f"{lever.id}: start_year")
+        raise source.error("level", f"{lever.id}: level {level} is negative; use 0 (off) to 1 "
+                           "(full programme) or more", here)
+    start = source.number(table.get("start_year", lever.start_year), "start_year",
+                          f"{lever.id}: start_year", here)
     first, last = model.control("INITIAL TIME"), model.control("FINAL TIME")
     if not first <= start <= last:
         raise source.error("start_year", f"{lever.id}: start_year {start:g} is outside the "
-                           f"simulation ({first:g}-{last:g}); choose a year inside it")
-    ramp = source.number(table.get("ramp_years", lever.ramp_years), lever.id,
-                         f"{lever.id}: ramp_years")
+                           f"simulation ({first:g}-{last:g}); choose a year inside it", here)
+    ramp = source.number(table.get("ramp_years", lever.ramp_years), "ramp_years",
+                         f"{lever.id}: ramp_years", here)
     if ramp < 0:
         raise source.error("ramp_years", f"{lever.id}: ramp_years {ramp:g} is negative; "
-                           "use 0 (a step) or more")
+                           "use 0 (a step) or more", here)
     values = {}
     for setting in lever.settings:
-        values[setting.variable] = _within(source, lever.id, setting.variable,
-                                           setting.at_level(level), setting)
+        values[setting.variable] = _within(source, "level", setting.variable,
+                                           setting.at_level(level), setting, here)
     explicit = source.table(table.get("set", {}), "set", f"levers.{lever.id}.set")
     for key, value in explicit.items():
         parsed = _SUBSCRIPTED.match(key)
@@ -194,23 +196,24 @@ def _lever_choice(source: TomlFile, lever: Lever, raw: object, model: SDModel) -
             setting = lever.setting(base)
         except KeyError:
             raise source.error(key, f"{key!r} is not a setting of lever {lever.id!r}; its "
-                               f"settings are: {', '.join(s.variable for s in lever.settings)}"
-                               ) from None
+                               f"settings are: {', '.join(s.variable for s in lever.settings)}",
+                               here) from None
         element = parsed["element"]
         if element is not None:
             _check_element(source, key, setting.variable, element.strip(), model)
             full_key = f"{setting.variable}[{_element_name(setting.variable, element, model)}]"
         else:
             full_key = setting.variable
-        number = source.number(value, key, key)
-        values[full_key] = _within(source, key, key, number, setting)
+        number = source.number(value, key, key, here)
+        values[full_key] = _within(source, key, key, number, setting, here)
     return LeverChoice(lever=lever, level=level, start_year=start, ramp_years=ramp, values=values)
 
 
-def _within(source: TomlFile, key: str, label: str, value: float, setting) -> float:
+def _within(source: TomlFile, key: str, label: str, value: float, setting,
+            within: str | None = None) -> float:
     if not setting.min <= value <= setting.max:
         raise source.error(key, f"{label} = {value:g} is outside its range [{setting.min:g}, "
-                           f"{setting.max:g}] ({setting.unit}); use a value inside it")
+                           f"{setting.max:g}] ({setting.unit}); use a value inside it", within)
     return value
 
 
@@ -255,9 +258,10 @@ def _constant_key(source: TomlFile, key: str, model: SDModel) -> str:
     return f"{info.name}[{_element_name(info.name, parsed['element'], model)}]"
 
 
-def _constant_value(source: TomlFile, key: str, value: object, model: SDModel) -> float:
+def _constant_value(source: TomlFile, key: str, resolved: str, value: object,
+                    model: SDModel) -> float:
     number = source.number(value, key, key)
-    info = model.variable(_SUBSCRIPTED.match(key)["name"])
+    info = model.variable(_SUBSCRIPTED.match(resolved)["name"])
     lower = info.lower if info.lower == info.lower else -float("inf")
     upper = info.upper if info.upper == info.upper else float("inf")
     if not lower <= number <= upper:

@@ -55,35 +55,41 @@ class TomlFile:
         if not self.data:
             raise InputError(f"{self.path}: the {what} is empty; see the bundled examples")
 
-    def line_of(self, key: str) -> int | None:
-        """First line (1-based) where ``key`` appears as a TOML key or table name."""
+    def line_of(self, key: str, within: str | None = None) -> int | None:
+        """First line (1-based) where ``key`` appears as a TOML key or table name.
+
+        With ``within``, the search starts at the first line that mentions ``within`` (the
+        table the key belongs to).
+        """
+        lines = self.text.splitlines()
+        offset = 0
+        if within is not None:
+            offset = (self.line_of(within) or 1) - 1
         pattern = re.compile(
             r'^\s*(\[\[?[^\]]*)?("|\')?' + re.escape(key) + r'("|\')?\s*(=|\]|\.)'
         )
         loose = re.compile(re.escape(key))
-        for number, line in enumerate(self.text.splitlines(), start=1):
-            if pattern.search(line):
-                return number
-        for number, line in enumerate(self.text.splitlines(), start=1):
-            if loose.search(line):
-                return number
+        for matcher in (pattern, loose):
+            for number, line in enumerate(lines[offset:], start=offset + 1):
+                if matcher.search(line):
+                    return number
         return None
 
-    def where(self, key: str) -> str:
+    def where(self, key: str, within: str | None = None) -> str:
         """``path:line`` for ``key``, or the path alone when the key is not found."""
-        line = self.line_of(key)
+        line = self.line_of(key, within)
         return f"{self.path}:{line}" if line else str(self.path)
 
-    def error(self, key: str, message: str) -> InputError:
-        """An :class:`InputError` located at ``key``."""
-        return InputError(f"{self.where(key)}: {message}")
+    def error(self, key: str, message: str, within: str | None = None) -> InputError:
+        """An :class:`InputError` located at ``key`` (in table ``within``)."""
+        return InputError(f"{self.where(key, within)}: {message}")
 
-    def number(self, value: Any, key: str, field: str) -> float:
+    def number(self, value: Any, key: str, field: str, within: str | None = None) -> float:
         """``value`` as a finite float, or an error naming ``field``."""
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(key, f"{field} must be a number, not {value!r}")
+            raise self.error(key, f"{field} must be a number, not {value!r}", within)
         if not math.isfinite(value):
-            raise self.error(key, f"{field} must be a finite number, not {value!r}")
+            raise self.error(key, f"{field} must be a finite number, not {value!r}", within)
         return float(value)
 
     def table(self, value: Any, key: str, field: str) -> dict[str, Any]:

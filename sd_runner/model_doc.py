@@ -1,0 +1,126 @@
+"""Generate the reference tables of ``models/README.md`` from the ``.mdl``.
+
+Run ``python -m sd_runner.model_doc models/README.md`` after editing the model to refresh the
+tables between the ``<!-- generated:start -->`` and ``<!-- generated:end -->`` markers;
+``--check`` only reports whether they are current (the test suite runs the same check).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from sd_runner.mdl_text import MdlEntry, read_mdl, split_top_level, stock_flows
+
+START = "<!-- generated:start -->"
+END = "<!-- generated:end -->"
+
+#: Words in a comment that say where a value comes from, in the order they are looked for.
+BASIS_WORDS = (
+    ("data row", "data"), ("export rows", "data"), ("derived", "derived from data"),
+    ("paper", "paper"), ("literature", "literature"), ("assumed", "assumed"),
+    ("lever", "policy input (off by default)"),
+)
+_CONTROLS = {"INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"}
+
+
+def basis(entry: MdlEntry) -> str:
+    """Where a parameter's value comes from, read off its comment; ``""`` when it does not say."""
+    if entry.kind == "auxiliary":
+        return "computed from other parameters"
+    comment = entry.comment.casefold()
+    found = [(comment.find(word), label) for word, label in BASIS_WORDS if word in comment]
+    return min(found)[1] if found else ""
+
+
+def is_parameter(entry: MdlEntry) -> bool:
+    """Constants, lookup tables and computed initial values: what a reader must be able to source."""
+    if entry.name in _CONTROLS:
+        return False
+    if entry.kind in ("constant", "lookup"):
+        return True
+    return entry.kind == "auxiliary" and entry.name.startswith("Initial ")
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _value(entry: MdlEntry, ranges: dict[str, list[str]]) -> str:
+    if entry.kind == "lookup":
+        return f"table {entry.expression}"
+    if entry.kind == "auxiliary":
+        return f"= {entry.expression}"
+    numbers = [part for _, part in split_top_level(entry.expression, ",")]
+    elements = ranges.get(entry.subscripts, [])
+    if len(numbers) > 1 and len(numbers) == len(elements):
+        return "; ".join(f"{e} {n}" for e, n in zip(elements, numbers))
+    return numbers[0]
+
+
+def generated_markdown(mdl: str | Path) -> str:
+    """The generated part of the model README for ``mdl``."""
+    entries = read_mdl(mdl)
+    ranges = {e.name: [p for _, p in split_top_level(e.expression, ",")]
+              for e in entries if e.kind == "subscript"}
+    lines = [START, "", "### Stocks and flows", "",
+             "| Stock | Unit | Inflows | Outflows | Initial value | Sector |",
+             "|---|---|---|---|---|---|"]
+    for e in entries:
+        if e.kind == "stock":
+            inflows, outflows, initial = stock_flows(e)
+            lines.append(f"| {_cell(e.label)} | {e.units} | {_cell(', '.join(inflows))} | "
+                         f"{_cell(', '.join(outflows) or '-')} | {_cell(initial)} | {e.group} |")
+    lines += ["", "### Parameters and initial values", "",
+              "| Name | Unit | Value | Basis | Source and meaning |", "|---|---|---|---|---|"]
+    for e in entries:
+        if is_parameter(e):
+            lines.append(f"| {_cell(e.label)} | {e.units} | {_cell(_value(e, ranges))} | "
+                         f"{basis(e) or '**missing**'} | {_cell(e.comment)} |")
+    lines += ["", "### Time settings", "", "| Name | Value | Unit |", "|---|---|---|"]
+    for e in entries:
+        if e.name in _CONTROLS:
+            lines.append(f"| {e.name} | {e.expression} | {e.units} |")
+    groups = [g for g in dict.fromkeys(e.group for e in entries) if g and g != "Control"]
+    lines += ["", "### Equations by sector", ""]
+    for group in groups:
+        lines += [f"#### {group}", "", "| Variable | Equation | Unit | Meaning |",
+                  "|---|---|---|---|"]
+        for e in entries:
+            if e.group == group and e.kind in ("stock", "auxiliary"):
+                lines.append(f"| {_cell(e.label)} | `{_cell(e.expression)}` | {e.units} | "
+                             f"{_cell(e.comment)} |")
+        lines.append("")
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def refresh(readme: str | Path, mdl: str | Path) -> tuple[str, str]:
+    """The README's current text and the text with its generated part refreshed."""
+    text = Path(readme).read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), flags=re.S)
+    if not pattern.search(text):
+        raise ValueError(f"{readme}: no {START} ... {END} markers; add them where the tables go")
+    return text, pattern.sub(lambda _: generated_markdown(mdl), text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Refresh (or with ``--check`` verify) the tables of a model README."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    check = "--check" in args
+    args = [a for a in args if a != "--check"]
+    readme = Path(args[0]) if args else Path("models/README.md")
+    mdl = Path(args[1]) if len(args) > 1 else readme.parent / "value_chain_capture.mdl"
+    current, refreshed = refresh(readme, mdl)
+    if check:
+        if current != refreshed:
+            print(f"{readme}: tables are out of date; run python -m sd_runner.model_doc {readme}")
+            return 1
+        return 0
+    Path(readme).write_text(refreshed, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""The README's promises about the project itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import REPO
+
+
+def _quick_start_commands():
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return [line.strip() for line in section.splitlines() if line.startswith("    ")]
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_test_one():
+    commands = _quick_start_commands()
+    assert len(commands) == 2
+    install_and_run, install_and_test = commands
+    assert "pip install ." in install_and_run and "sd-runner compare" in install_and_run
+    assert install_and_test.endswith("pytest")
+    assert install_and_test in (REPO / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_the_package_ships_the_model_levers_and_scenarios():
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    for source in ("models/value_chain_capture.mdl", "models/levers.toml", "models/scenarios"):
+        assert re.search(rf'^"{re.escape(source)}" = "sd_runner/bundled/', pyproject, re.M)
+
+
+def test_the_installed_package_carries_the_same_model_files():
+    import sd_runner
+    from sd_runner import resources
+
+    package = resources.bundled_dir()
+    installed = REPO not in Path(sd_runner.__file__).resolve().parents
+    if installed:  # CI tests the installed wheel: its copies live inside the package
+        assert package.parent.name == "sd_runner"
+    for name in ("value_chain_capture.mdl", "levers.toml"):
+        assert (package / name).read_bytes() == (REPO / "models" / name).read_bytes(), name
+    bundled = sorted(p.name for p in (package / "scenarios").glob("*.toml"))
+    assert bundled == sorted(p.name for p in (REPO / "models" / "scenarios").glob("*.toml"))
