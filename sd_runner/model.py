@@ -142,6 +142,7 @@ class SDModel:
         return_columns: list[str] | None = None,
         time_step: float | None = None,
         saveper: float | None = None,
+        final_time: float | None = None,
     ) -> pd.DataFrame:
         """Run the model from its original state with ``params`` applied.
 
@@ -157,6 +158,8 @@ class SDModel:
             kwargs["saveper"] = saveper if saveper is not None else self.control("SAVEPER")
         elif saveper is not None:
             kwargs["saveper"] = saveper
+        if final_time is not None:
+            kwargs["final_time"] = final_time
         try:
             with warnings.catch_warnings():
                 # Division by zero inside a run becomes inf/nan, checked below.

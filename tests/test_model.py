@@ -142,3 +142,14 @@ def test_cache_folder_is_keyed_by_hash(tmp_path, monkeypatch):
     mdl.write_text(TINY, encoding="utf-8")
     loaded = SDModel(mdl)
     assert (model_module._cache_root() / loaded.digest[:20] / "model.py").is_file()
+
+
+def test_pysd_translates_and_runs_the_bundled_model_without_warnings(tmp_path, monkeypatch):
+    # filterwarnings = error (pyproject) turns any PySD warning into a failure here.
+    monkeypatch.setenv("SD_RUNNER_CACHE", str(tmp_path / "cache"))
+    from sd_runner import resources
+
+    fresh = SDModel(resources.model_path())
+    assert list((tmp_path / "cache").iterdir())  # translated anew, not taken from a cache
+    frame = fresh.run(return_columns=["Margin"], final_time=2005)
+    assert frame.index[-1] == 2005.0 and frame.notna().all().all()
