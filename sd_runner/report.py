@@ -1,0 +1,681 @@
+"""A scenario comparison as one self-contained HTML page.
+
+The page holds a figure per key outcome, a table of outcomes in the table years, each scenario's
+lever settings and a short description of the model and its feedback loops. It embeds plotly.js
+once, so it works offline, and it is a pure function of the comparison: the same comparison gives
+the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+from plotly.subplots import make_subplots
+
+from sd_runner.comparison import Comparison
+from sd_runner.errors import InputError
+from sd_runner.simulation import ScenarioRun
+
+DEFAULT_TITLE = "Value-chain capture in Zhejiang's labour-intensive clusters: scenario comparison"
+
+
+@dataclass(frozen=True)
+class OutcomeInfo:
+    """How the report shows one outcome.
+
+    Attributes
+    ----------
+    unit : str
+        Unit as the axis and the table show it.
+    fraction : bool
+        Whether the model's value is a fraction (shown as %, differences in percentage points).
+    description : str
+        One sentence on what the variable is.
+    """
+
+    unit: str
+    fraction: bool
+    description: str
+
+
+#: What the report says of each key outcome; descriptions follow the ``.mdl`` comments.
+OUTCOMES: dict[str, OutcomeInfo] = {
+    "Margin": OutcomeInfo(
+        "% of sales", True,
+        "Profit margin as a fraction of sales: gross margin less the R&D the firms pay "
+        "themselves, brand spending, overseas brand acquisitions and relocation costs.",
+    ),
+    "Buyer Dependence": OutcomeInfo(
+        "% (100 % = wholly dependent)", True,
+        "Degree to which the cluster's firms depend on their lead buyers: 0 independent, "
+        "100 % wholly dependent (\"held up\").",
+    ),
+    "Asset Specificity": OutcomeInfo(
+        "% of productive assets", True,
+        "Fraction of the cluster's productive assets specific to its lead buyers' requirements "
+        "(equipment, lines and certification tied to their orders).",
+    ),
+    "Own Brand Share": OutcomeInfo(
+        "% of sales", True,
+        "Own-brand sales, at home and abroad, as a fraction of all sales: the measure of "
+        "functional upgrading.",
+    ),
+    "Export Sales": OutcomeInfo(
+        "100 million USD/year", False,
+        "Annual export sales of the cluster's products, OEM and own-brand, in 100 million USD "
+        "per year (the unit of the customs figures).",
+    ),
+    "R and D Capital": OutcomeInfo(
+        "100 million USD", False,
+        "Accumulated R&D spending of the cluster's firms, net of obsolescence.",
+    ),
+    "Patent Pool Stock": OutcomeInfo(
+        "patents", False,
+        "Patents held by the cluster's firms; how many a member firm can use depends on pool "
+        "participation.",
+    ),
+    "Brand Equity": OutcomeInfo(
+        "100 million USD", False,
+        "Accumulated brand building (advertising, stores, design) and acquired brands, net of "
+        "decay through forgetting and counterfeiting.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class FeedbackLoop:
+    """A named feedback loop of the model.
+
+    Attributes
+    ----------
+    polarity : str
+        ``"R"`` (reinforcing) or ``"B"`` (balancing).
+    name : str
+        Short name.
+    paths : tuple of tuple of str
+        Causal paths, each a sequence of Vensim variable names where every variable appears in
+        the equation of the next (a stock through its flows).
+    note : str
+        What the loop does and why it has its polarity.
+    """
+
+    polarity: str
+    name: str
+    paths: tuple[tuple[str, ...], ...]
+    note: str
+
+
+_RND_TO_TECHNOLOGY = (
+    "R and D Intensity", "R and D Spending", "R and D Capital", "Patenting",
+    "Patent Pool Stock", "Patent Intensity", "Technology Strength",
+)
+_BRAND_TO_STRENGTH = (
+    "Brand Investment Intensity", "Brand Investment", "Brand Equity", "Brand Coverage",
+    "Brand Strength",
+)
+
+#: The model's named feedback loops, as its equations close them.
+FEEDBACK_LOOPS: tuple[FeedbackLoop, ...] = (
+    FeedbackLoop(
+        "R", "capture",
+        (("Buyer Dependence", "Buyer Specific Investment", "Asset Specificity",
+          "Lock In Pressure", "Indicated Buyer Dependence", "Buyer Dependence"),),
+        "The more dependent the cluster, the larger the share of its new investment made to "
+        "its buyers' specifications; buyer-specific assets raise the switching cost, which "
+        "raises the dependence that lock-in implies. Every link is positive.",
+    ),
+    FeedbackLoop(
+        "R", "squeeze",
+        (("Buyer Dependence", "OEM Margin", "Gross Margin",
+          "Gross Margin Effect on Reinvestment", *_RND_TO_TECHNOLOGY, "Upgrading Capability",
+          "Indicated Buyer Dependence", "Buyer Dependence"),
+         ("Gross Margin Effect on Reinvestment", *_BRAND_TO_STRENGTH, "Upgrading Capability")),
+        "Buyers squeeze the OEM margin in proportion to dependence; a thinner gross margin "
+        "leaves less for R&D and brand building, so technology and brands, and with them the "
+        "capability to sell elsewhere, stay weak and dependence stays high. Two negative links "
+        "(dependence lowers the OEM margin, capability lowers indicated dependence) make it "
+        "reinforcing.",
+    ),
+    FeedbackLoop(
+        "R", "innovation",
+        (("Gross Margin", "Gross Margin Effect on Reinvestment", *_RND_TO_TECHNOLOGY,
+          "Innovation Premium", "Gross Margin"),
+         ("Technology Strength", "Licence Cost Rate", "Gross Margin")),
+        "Gross profit funds R&D; R&D capital yields patents; usable patents per unit of sales "
+        "make technology strength, which adds an innovation premium to the margin and saves "
+        "licence fees paid to lead firms.",
+    ),
+    FeedbackLoop(
+        "R", "brand",
+        (("Gross Margin", "Gross Margin Effect on Reinvestment", *_BRAND_TO_STRENGTH,
+          "Own Brand Margin", "Gross Margin"),
+         ("Brand Strength", "Indicated Own Brand Fraction", "Own Brand Fraction",
+          "Own Brand Sales", "Gross Margin")),
+        "Gross profit funds brand building; brand equity relative to sales makes brand "
+        "strength, which raises the margin on own-brand sales and the own-brand fraction of "
+        "domestic sales (sales that would otherwise earn the lower generic margin). Brand "
+        "strength also moves exports from OEM to own brand (Own Brand Export Fraction); whether "
+        "that raises the gross margin depends on how far the OEM margin is squeezed.",
+    ),
+    FeedbackLoop(
+        "R", "patent pool",
+        (("Patent Pool Stock", "Patent Intensity", "Technology Strength", "Patenting",
+          "Patent Pool Stock"),),
+        "Shared patents raise the yield of further R&D: patenting rises with technology "
+        "strength times patent access, so pool participation (lever 2) strengthens the loop.",
+    ),
+    FeedbackLoop(
+        "B", "lead-firm blocking",
+        (("Upgrading Capability", "Indicated Blocking", "Lead Firm Blocking", "Patent Expiry",
+          "Patent Pool Stock", "Patent Intensity", "Technology Strength",
+          "Upgrading Capability"),
+         ("Lead Firm Blocking", "Blocking Cost Rate", "Gross Margin",
+          "Gross Margin Effect on Reinvestment")),
+        "Lead firms answer the threat of a capable cluster present in their export markets with "
+        "barriers, after a delay: patents lost to litigation (unless IP protection, lever 5, "
+        "holds) and a blocking cost that lowers the gross margin, and so, through R&D and brand "
+        "spending as in the squeeze loop, the capability that provoked them.",
+    ),
+    FeedbackLoop(
+        "B", "decay and obsolescence",
+        (("R and D Capital", "R and D Depreciation", "R and D Capital"),
+         ("Patent Pool Stock", "Patent Expiry", "Patent Pool Stock"),
+         ("Brand Equity", "Brand Decay", "Brand Equity"),
+         ("Professional Market Platform", "Platform Obsolescence",
+          "Professional Market Platform"),
+         ("Asset Specificity", "Specific Asset Retirement", "Asset Specificity")),
+        "Every capability stock, and the buyer-specific assets, drains in proportion to itself: "
+        "R&D capital depreciates, patents lapse, brand equity decays (faster with counterfeits), "
+        "platform services age and specific assets wear out.",
+    ),
+    FeedbackLoop(
+        "B", "saturation and adjustment",
+        (("Export Sales", "Export Growth", "Export Sales"),
+         ("Own Brand Fraction", "Own Brand Fraction Change", "Own Brand Fraction"),
+         ("Buyer Dependence", "Buyer Dependence Change", "Buyer Dependence"),
+         ("Lead Firm Blocking", "Blocking Change", "Lead Firm Blocking")),
+        "Export growth slows as exports near the market potential (logistic growth); the "
+        "own-brand fraction, dependence and blocking each close their gap to the indicated "
+        "value over an adjustment time.",
+    ),
+)
+
+#: The model's sectors (groups of the ``.mdl``) and what each holds.
+SECTORS: tuple[tuple[str, str], ...] = (
+    ("Sales",
+     ("Export Sales and Domestic Sales per cluster (stocks). Exports grow logistically toward a "
+      "market potential, with the 2009 world-trade shock, and lose OEM business to relocation "
+      "(lever 6) and forced exit under upgrading standards (lever 5). Domestic sales grow with "
+      "China's market, faster the larger the Own Brand Fraction, a stock that moves toward what "
+      "brand strength and channel reach support. The own-brand fraction of exports is brand "
+      "strength times overseas reach; the rest of exports are OEM.")),
+    ("Capture",
+     ("Asset Specificity (buyer-specific investment less retirement and relocation) and Buyer "
+      "Dependence, which adjusts toward the dependence implied by lock-in (OEM share of sales "
+      "and asset specificity) less what upgrading capability lets the cluster escape.")),
+    ("Capabilities",
+     ("R and D Capital, Patent Pool Stock, Brand Equity and the Professional Market Platform "
+      "(one for all clusters). Usable patents and brand equity per unit of sales give "
+      "Technology Strength and Brand Strength, whose weighted average is Upgrading "
+      "Capability.")),
+    ("Margin",
+     ("Gross Margin: the OEM margin, squeezed in proportion to buyer dependence, on OEM exports; "
+      "a generic margin on unbranded domestic sales; a brand-strength-dependent margin on "
+      "own-brand sales; plus an innovation premium, less licence fees and the cost of Lead Firm "
+      "Blocking (a stock). Margin, the outcome shown here, is gross margin less the R&D the "
+      "firms pay themselves, brand spending, acquisitions and relocation costs; no equation "
+      "uses it, so the loops run through Gross Margin.")),
+    ("Levers",
+     ("The paper's seven countermeasures. Each lever's settings are off by default; its "
+      "activation rises linearly from 0 at its start year to 1 after its ramp time.")),
+)
+
+#: Line colour of the reference run.
+REFERENCE_COLOUR = "#222222"
+#: Line colours of the other runs, in order (plotly's D3 palette without its grey).
+SCENARIO_COLOURS = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+)
+
+_REFERENCE_ROW = ' class="reference"'
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;
+       max-width: 1200px; padding: 1em 2em 3em; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
+h3 { margin-top: 1.6em; }
+.meta { color: #555; }
+.swatch { display: inline-block; width: 1.6em; height: 0.35em; vertical-align: middle;
+          margin-right: 0.4em; border-radius: 2px; }
+.swatch.reference { height: 0; border-top: 3px dashed #222; background: none !important; }
+table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.92em; }
+th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; vertical-align: top; }
+th { background: #f4f4f4; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+tr.reference td { background: #fafafa; }
+.caption { color: #444; margin: 0.2em 0 1em; }
+.loop-path { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.88em; }
+
+"""
+
+
+def comparison_report(
+    comparison: Comparison,
+    *,
+    title: str = DEFAULT_TITLE,
+    generated_by: str = "",
+) -> str:
+    """The comparison as one self-contained HTML document.
+
+    Parameters
+    ----------
+    comparison : Comparison
+        Runs to show, the reference first, with the outcome table.
+    title : str, optional
+        Title of the page.
+    generated_by : str, optional
+        Provenance shown in the header, e.g. the package version and the model's hash.
+
+    Returns
+    -------
+    str
+        The HTML document. It embeds plotly.js once and loads nothing from the network; the same
+        comparison gives the same text.
+
+    Raises
+    ------
+    InputError
+        If the comparison has no run, or a run lacks a column the figures need.
+    """
+    if not comparison.runs:
+        raise InputError("the comparison has no run; compare at least the reference scenario")
+    colours = _colours(len(comparison.runs))
+    slugs = _unique_ids([_slug(outcome) for outcome in comparison.outcomes])
+    body = [
+        _header(comparison, title, generated_by, colours),
+        _contents(comparison, slugs),
+        '<section id="figures">\n<h2>Outcomes over time</h2>',
+        ("<p>One panel per cluster; the reference is the dark dashed line. Click a legend entry "
+         "to hide a scenario, double-click to show it alone.</p>"),
+    ]
+    for outcome, slug in zip(comparison.outcomes, slugs, strict=True):
+        body.append(_figure_section(comparison, outcome, slug, colours))
+    body.append("</section>")
+    body.append(_tables_section(comparison, slugs))
+    body.append(_settings_section(comparison, colours))
+    body.append(_model_section())
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_text(title)}</title>",
+        f"<style>{_CSS}</style>",
+        # plotly.js reads this before it loads, as in plotly's own full-page output.
+        "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>",
+        f'<script charset="utf-8">{get_plotlyjs()}</script>',
+        "</head>",
+        "<body>",
+        *body,
+        "</body>",
+        "</html>",
+        "",
+    ])
+
+
+# ---------------------------------------------------------------------------------- header
+
+
+def _header(comparison: Comparison, title: str, generated_by: str, colours: list[str]) -> str:
+    reference = comparison.reference.scenario
+    rows = []
+    for index, run in enumerate(comparison.runs):
+        scenario = run.scenario
+        role = "reference" if index == 0 else ""
+        rows.append(
+            f"<tr{_REFERENCE_ROW if index == 0 else ''}>"
+            f"<td>{_swatch(index, colours)}<strong>{_text(scenario.name)}</strong></td>"
+            f"<td>{_text(scenario.title)}</td>"
+            f"<td>{_text(scenario.description)}</td>"
+            f"<td>{role}</td>"
+            f'<td class="meta">{_text(scenario.source)}</td></tr>'
+        )
+    parts = [
+        "<header>",
+        f"<h1>{_text(title)}</h1>",
+        f'<p class="meta">Generated by: {_text(generated_by)}</p>' if generated_by else "",
+        (f"<p>{len(comparison.runs)} scenario{'s' if len(comparison.runs) != 1 else ''} "
+         f"compared over {len(comparison.clusters)} cluster"
+         f"{'s' if len(comparison.clusters) != 1 else ''} "
+         f"({', '.join(_text(c) for c in comparison.clusters)}). Differences are taken against "
+         f"the reference scenario, <strong>{_text(reference.name)}</strong>.</p>"),
+        "<table>",
+        ("<thead><tr><th>Scenario</th><th>Title</th><th>Description</th><th>Role</th>"
+         "<th>Source</th></tr></thead>"),
+        "<tbody>",
+        *rows,
+        "</tbody></table>",
+        "</header>",
+    ]
+    return "\n".join(part for part in parts if part)
+
+
+def _contents(comparison: Comparison, slugs: list[str]) -> str:
+    figures = "".join(
+        f'<li><a href="#outcome-{slug}">{_text(outcome)}</a></li>'
+        for outcome, slug in zip(comparison.outcomes, slugs, strict=True)
+    )
+    return (
+        "<nav><h2>Contents</h2><ul>"
+        f'<li><a href="#figures">Outcomes over time</a><ul>{figures}</ul></li>'
+        '<li><a href="#table">Outcomes in the table years</a></li>'
+        '<li><a href="#levers">Lever settings</a></li>'
+        '<li><a href="#model">The model</a></li>'
+        "</ul></nav>"
+    )
+
+
+# --------------------------------------------------------------------------------- figures
+
+
+def _figure_section(comparison: Comparison, outcome: str, slug: str, colours: list[str]) -> str:
+    info = OUTCOMES.get(outcome)
+    figure = _outcome_figure(comparison, outcome, info, colours)
+    plot = figure.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=f"fig-{slug}",
+        config={"displaylogo": False, "responsive": True},
+    )
+    unit = f" ({_text(info.unit)})" if info and info.unit else ""
+    caption = f'<p class="caption">{_text(info.description)}</p>' if info else ""
+    return f'<h3 id="outcome-{slug}">{_text(outcome)}{unit}</h3>\n{plot}\n{caption}'
+
+
+def _outcome_figure(
+    comparison: Comparison, outcome: str, info: OutcomeInfo | None, colours: list[str]
+) -> go.Figure:
+    clusters = comparison.clusters
+    columns = 2 if len(clusters) > 1 else 1
+    rows = max(1, math.ceil(len(clusters) / columns))
+    figure = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[_plotly_text(cluster) for cluster in clusters],
+        shared_xaxes=True,
+        horizontal_spacing=0.09,
+        vertical_spacing=0.14 if rows > 1 else 0.1,
+    )
+    fraction = bool(info and info.fraction)
+    unit = info.unit if info else ""
+    value_format = ".1%" if fraction else ",.4g"
+    for index, run in enumerate(comparison.runs):
+        reference = index == 0
+        name = _plotly_text(run.scenario.name) + (" (reference)" if reference else "")
+        for position, cluster in enumerate(clusters):
+            series = _column(run, outcome, cluster)
+            figure.add_trace(
+                go.Scatter(
+                    x=series.index.to_numpy(dtype=float),
+                    y=series.to_numpy(dtype=float),
+                    mode="lines",
+                    name=name,
+                    legendgroup=f"scenario-{index}",
+                    showlegend=position == 0,
+                    line={
+                        "color": colours[index],
+                        "width": 3 if reference else 2,
+                        "dash": "dash" if reference else "solid",
+                    },
+                    hovertemplate=f"%{{y:{value_format}}}",
+                ),
+                row=position // columns + 1,
+                col=position % columns + 1,
+            )
+    yaxis = {"title_text": _plotly_text(unit), "title_font_size": 11}
+    if fraction:
+        yaxis.update(tickformat=".1~%", hoverformat=".1%")
+    figure.update_yaxes(**yaxis)
+    figure.update_xaxes(showticklabels=True)
+    figure.update_xaxes(title_text="Year", row=rows)
+    figure.update_layout(
+        template="plotly_white",
+        height=260 * rows + 150,
+        margin={"l": 70, "r": 20, "t": 40, "b": 40},
+        hovermode="x unified",
+        legend={"orientation": "h", "x": 0, "y": -0.12 if rows > 1 else -0.25,
+                "yanchor": "top"},
+    )
+    return figure
+
+
+def _column(run: ScenarioRun, outcome: str, cluster: str) -> pd.Series:
+    column = f"{outcome}[{cluster}]"
+    try:
+        return run.frame[column]
+    except KeyError:
+        raise InputError(
+            f"the run of scenario {run.scenario.name!r} has no column {column!r}; run it with "
+            "the comparison's outcomes among its variables"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------- tables
+
+
+def _tables_section(comparison: Comparison, slugs: list[str]) -> str:
+    table = comparison.table
+    reference = comparison.reference.scenario.name
+    parts = ['<section id="table">', "<h2>Outcomes in the table years</h2>"]
+    if table.empty:
+        parts.append("<p>The comparison has no outcome table.</p></section>")
+        return "\n".join(parts)
+    years = sorted({int(year) for year in table["year"]})
+    cells = {
+        (row.scenario, row.outcome, row.cluster, int(row.year)): (row.value, row.difference)
+        for row in table.itertuples(index=False)
+    }
+    parts.append(
+        f"<p>Value in each year and its difference (Δ) from the reference scenario, "
+        f"<strong>{_text(reference)}</strong>. Fractions are shown as percentages, their "
+        "differences in percentage points (pp).</p>"
+    )
+    for outcome, slug in zip(comparison.outcomes, slugs, strict=True):
+        info = OUTCOMES.get(outcome)
+        fraction = bool(info and info.fraction)
+        values = [v for (_, o, _, _), (v, _) in cells.items() if o == outcome]
+        decimals = _decimals(values)
+        unit = f" ({_text(info.unit)})" if info and info.unit else ""
+        head_years = "".join(f'<th colspan="2">{year}</th>' for year in years)
+        sub_head = "".join("<th>value</th><th>Δ</th>" for _ in years)
+        rows = []
+        for cluster in comparison.clusters:
+            for index, run in enumerate(comparison.runs):
+                scenario = run.scenario.name
+                first = index == 0
+                cluster_cell = (
+                    f'<th rowspan="{len(comparison.runs)}">{_text(cluster)}</th>' if first else ""
+                )
+                data = []
+                for year in years:
+                    value, difference = cells.get((scenario, outcome, cluster, year),
+                                                  (math.nan, math.nan))
+                    data.append(f'<td class="num">{_format(value, fraction, decimals)}</td>')
+                    delta = "ref." if first else _format_difference(difference, fraction,
+                                                                     decimals)
+                    data.append(f'<td class="num">{delta}</td>')
+                rows.append(
+                    f"<tr{_REFERENCE_ROW if first else ''}>{cluster_cell}"
+                    f"<td>{_text(scenario)}</td>{''.join(data)}</tr>"
+                )
+        parts.append(
+            f'<h3 id="table-{slug}"><a href="#outcome-{slug}">{_text(outcome)}</a>{unit}</h3>\n'
+            "<table>\n"
+            f'<thead><tr><th rowspan="2">Cluster</th><th rowspan="2">Scenario</th>{head_years}'
+            f"</tr>\n<tr>{sub_head}</tr></thead>\n"
+            f"<tbody>\n{chr(10).join(rows)}\n</tbody></table>"
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _decimals(values: list[float]) -> int:
+    """Decimals that show about three significant digits of the largest value."""
+    finite = [abs(v) for v in values if math.isfinite(v)]
+    largest = max(finite, default=0.0)
+    if largest >= 100:
+        return 0 if largest >= 1000 else 1
+    return 2 if largest >= 1 else 3
+
+
+def _format(value: float, fraction: bool, decimals: int) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    if fraction:
+        return f"{_unsigned_zero(value * 100, 1):.1f} %"
+    return f"{_unsigned_zero(value, decimals):,.{decimals}f}"
+
+
+def _format_difference(value: float, fraction: bool, decimals: int) -> str:
+    if not math.isfinite(value):
+        return "n/a"
+    if fraction:
+        return f"{_unsigned_zero(value * 100, 1):+.1f} pp"
+    return f"{_unsigned_zero(value, decimals):+,.{decimals}f}"
+
+
+def _unsigned_zero(value: float, decimals: int) -> float:
+    """``value``, with anything that rounds to zero made +0 so it never prints as -0."""
+    return value if round(value, decimals) != 0 else 0.0
+
+
+# -------------------------------------------------------------------------------- settings
+
+
+def _settings_section(comparison: Comparison, colours: list[str]) -> str:
+    parts = ['<section id="levers">', "<h2>Lever settings</h2>",
+             ("<p>The values each scenario sets, reached at the end of each lever's ramp; every "
+              "other setting keeps the model's default (lever off).</p>")]
+    for index, run in enumerate(comparison.runs):
+        scenario = run.scenario
+        parts.append(
+            f"<h3>{_swatch(index, colours)}{_text(scenario.name)}: {_text(scenario.title)}</h3>"
+        )
+        rows = scenario.settings_rows()
+        if not rows:
+            parts.append("<p>no lever (reference)</p>" if index == 0 else "<p>no lever</p>")
+            continue
+        if index == 0:
+            parts.append("<p>The reference scenario.</p>")
+        body = "".join(
+            "<tr>"
+            f"<td>{_text(row['lever'])}</td>"
+            f"<td>{_text(row['variable'])}</td>"
+            f'<td class="num">{_number(row["value"])}</td>'
+            f"<td>{_text(row['unit'])}</td>"
+            f'<td class="num">{_number(row["start_year"])}</td>'
+            f'<td class="num">{_number(row["ramp_years"])}</td>'
+            "</tr>\n"
+            for row in rows
+        )
+        parts.append(
+            "<table><thead><tr><th>Lever</th><th>Variable</th><th>Value</th><th>Unit</th>"
+            "<th>Start year</th><th>Ramp (years)</th></tr></thead>\n"
+            f"<tbody>\n{body}</tbody></table>"
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _number(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, (int, float)):
+        return _text(f"{value:g}")
+    return _text(value)
+
+
+# ----------------------------------------------------------------------------------- model
+
+
+def _model_section() -> str:
+    sectors = "".join(
+        f"<dt><strong>{_text(name)}</strong></dt><dd>{_text(text)}</dd>" for name, text in SECTORS
+    )
+    loops = []
+    for loop in FEEDBACK_LOOPS:
+        paths = "".join(
+            f'<li class="loop-path">{" → ".join(_text(step) for step in path)}</li>'
+            for path in loop.paths
+        )
+        kind = "reinforcing" if loop.polarity == "R" else "balancing"
+        loops.append(
+            f"<li><strong>{_text(loop.polarity)} {_text(loop.name)}</strong> ({kind}). "
+            f"{_text(loop.note)}<ul>{paths}</ul></li>"
+        )
+    return "\n".join([
+        '<section id="model">',
+        "<h2>The model</h2>",
+        ("<p>A system-dynamics model (Vensim <code>value_chain_capture.mdl</code>, run with "
+         "PySD) of value-chain capture in Zhejiang's labour-intensive clusters, per cluster, "
+         "2003-2035. The policy levers are the countermeasures of Qian Fangming, "
+         "<em>Countermeasures for upgrading Zhejiang's labour-intensive industrial clusters: a "
+         "domestic value chain perspective</em>.</p>"),
+        "<h3>Sectors</h3>",
+        f"<dl>{sectors}</dl>",
+        "<h3>Feedback loops</h3>",
+        ("<p>Each path names Vensim variables; every variable appears in the equation of the "
+         "next (a stock through its flows).</p>"),
+        f"<ul>{''.join(loops)}</ul>",
+        "</section>",
+    ])
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def _text(value: object) -> str:
+    """``value`` as HTML text, escaped."""
+    return html.escape(str(value))
+
+
+def _plotly_text(value: object) -> str:
+    """``value`` as a plotly label: plotly.js reads tags in labels and decodes ``&lt;`` etc.
+
+    Only ``&``, ``<`` and ``>`` are escaped, since plotly.js does not decode ``&quot;``.
+    """
+    return html.escape(str(value), quote=False)
+
+
+def _colours(count: int) -> list[str]:
+    return [REFERENCE_COLOUR] + [
+        SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)] for i in range(count - 1)
+    ]
+
+
+def _swatch(index: int, colours: list[str]) -> str:
+    kind = "swatch reference" if index == 0 else "swatch"
+    return f'<span class="{kind}" style="background:{colours[index]}"></span>'
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "outcome"
+
+
+def _unique_ids(ids: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    unique = []
+    for candidate in ids:
+        count = seen.get(candidate, 0)
+        seen[candidate] = count + 1
+        unique.append(candidate if count == 0 else f"{candidate}-{count + 1}")
+    return unique

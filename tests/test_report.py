@@ -1,0 +1,260 @@
+"""The HTML report, on a small synthetic comparison (no model run)."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import itertools
+import json
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+from plotly.offline import get_plotlyjs
+
+from sd_runner import resources
+from sd_runner.comparison import compare_runs
+from sd_runner.errors import InputError
+from sd_runner.levers import load_levers
+from sd_runner.report import FEEDBACK_LOOPS, OUTCOMES, comparison_report
+from sd_runner.scenarios import LeverChoice, Scenario
+from sd_runner.simulation import KEY_OUTCOMES, ScenarioRun
+
+CLUSTERS = ["Textile", "Apparel", "Footwear", "Furniture"]
+TIME = pd.Index(np.arange(2003.0, 2035.0 + 0.25, 0.5), name="time")
+HOSTILE = '<script>alert("x")</script>'
+BREAKOUT = "</script><script>alert(1)</script>"
+
+# Values in 2035 the tables must show: (scenario, outcome, cluster) -> value.
+FIXED_2035 = {
+    ("baseline", "Margin", "Apparel"): 0.0512,
+    ("own-brand", "Margin", "Apparel"): 0.0931,        # 9.3 %, +4.2 pp
+    ("baseline", "Export Sales", "Textile"): 398.05,
+    ("own-brand", "Export Sales", "Textile"): 412.37,  # 412.4, +14.3
+    ("baseline", "Patent Pool Stock", "Furniture"): 1700.2,
+    ("own-brand", "Patent Pool Stock", "Furniture"): 1834.6,  # 1,835, +134
+}
+
+
+def _frame(offset: float) -> pd.DataFrame:
+    """Straight lines from a 2003 value to a 2035 value for every outcome and cluster."""
+    columns = {}
+    for number, outcome in enumerate(KEY_OUTCOMES):
+        fraction = OUTCOMES[outcome].fraction
+        for position, cluster in enumerate(CLUSTERS):
+            start = 0.05 * (position + 1) if fraction else 10.0 * (number + 1) * (position + 1)
+            end = start * (1.2 + offset)
+            columns[f"{outcome}[{cluster}]"] = np.linspace(start, end, len(TIME))
+    return pd.DataFrame(columns, index=TIME)
+
+
+def _run(scenario: Scenario, offset: float) -> ScenarioRun:
+    frame = _frame(offset)
+    for (name, outcome, cluster), value in FIXED_2035.items():
+        if name == scenario.name:
+            frame.loc[2035.0, f"{outcome}[{cluster}]"] = value
+    return ScenarioRun(scenario=scenario, frame=frame)
+
+
+def _comparison():
+    lever = load_levers()["own-brand"]
+    choice = LeverChoice(
+        lever=lever, level=1.0, start_year=2016.0, ramp_years=5.0,
+        values={setting.variable: setting.at_level(1.0) for setting in lever.settings},
+    )
+    baseline = Scenario("baseline", "Baseline: GVC embedding only", "No countermeasure.",
+                        "bundled")
+    own_brand = Scenario("own-brand", "Lever: own-brand", "Own brands alongside OEM.",
+                         "bundled", levers=(choice,))
+    hostile = Scenario(
+        name=f"evil{HOSTILE}",
+        title=f"<b>bold</b> {HOSTILE}",
+        description=f"{HOSTILE} & <b>more</b> {BREAKOUT}",
+        source=f"/tmp/{HOSTILE}.toml",
+        constants={HOSTILE: 0.5, "Buyer Squeeze Strength": 0.4},
+    )
+    breakout = Scenario(BREAKOUT, "Breakout", "Tries to close the script tag.", "bundled")
+    runs = [_run(baseline, 0.0), _run(own_brand, 0.3), _run(hostile, -0.1),
+            _run(breakout, 0.1)]
+    return compare_runs(runs, CLUSTERS)
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    return _comparison()
+
+
+@pytest.fixture(scope="module")
+def report(comparison):
+    return comparison_report(comparison, title="Check <report>", generated_by="sd-runner 0.1.0, "
+                             "model sha256 abc123")
+
+
+class _Scripts(HTMLParser):
+    """Collects every <script> element: its attributes and its text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.scripts: list[tuple[dict, str]] = []
+        self._inside = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "script":
+            self.scripts.append((dict(attrs), ""))
+            self._inside = True
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._inside = False
+
+    def handle_data(self, data):
+        if self._inside:
+            attrs, text = self.scripts[-1]
+            self.scripts[-1] = (attrs, text + data)
+
+
+def _scripts(document: str) -> list[tuple[dict, str]]:
+    parser = _Scripts()
+    parser.feed(document)
+    parser.close()
+    return parser.scripts
+
+
+def _figure_data(document: str, div_id: str) -> list[dict]:
+    """The traces passed to ``Plotly.newPlot`` for the figure ``div_id``."""
+    marker = f'"{div_id}",'
+    start = document.index(marker, document.index("Plotly.newPlot")) + len(marker)
+    text = document[start:].lstrip()
+    data, _ = json.JSONDecoder().raw_decode(text)
+    return data
+
+
+def _table_rows(document: str, outcome_id: str) -> dict[tuple[str, str], list[str]]:
+    """Cells of an outcome table, keyed by (cluster, scenario as shown)."""
+    start = document.index(f'id="table-{outcome_id}"')
+    table = document[start:document.index("</table>", start)]
+    rows, cluster = {}, None
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.DOTALL):
+        header = re.search(r'<th rowspan="\d+">(.*?)</th>', row)
+        if header:
+            cluster = header.group(1)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)
+        if cells:
+            rows[(cluster, cells[0])] = cells[1:]
+    return rows
+
+
+def test_one_self_contained_document_with_plotly_once(report):
+    assert report.startswith("<!DOCTYPE html>")
+    assert report.count("<html") == 1 and report.count("</html>") == 1
+    assert report.count(get_plotlyjs()) == 1
+    scripts = _scripts(report)
+    assert not [attrs for attrs, _ in scripts if "src" in attrs]
+    assert not re.search(r"<script[^>]*\bsrc\s*=", report, re.IGNORECASE)
+    # PlotlyConfig, plotly.js and one per figure: no name broke out into a script of its own.
+    assert len(scripts) == 2 + len(KEY_OUTCOMES)
+
+
+def test_one_figure_per_outcome_with_a_line_per_scenario_and_cluster(report, comparison):
+    assert report.count('class="plotly-graph-div"') == len(KEY_OUTCOMES)
+    for outcome in KEY_OUTCOMES:
+        div_id = "fig-" + outcome.lower().replace(" ", "-")
+        assert report.count(f'id="{div_id}"') == 1
+        traces = _figure_data(report, div_id)
+        assert len(traces) == len(comparison.runs) * len(CLUSTERS)
+        assert OUTCOMES[outcome].description in html.unescape(report)
+
+
+def test_colours_are_the_same_in_every_figure_and_the_reference_is_dashed(report):
+    colours: dict[str, str] = {}
+    for outcome in KEY_OUTCOMES:
+        for trace in _figure_data(report, "fig-" + outcome.lower().replace(" ", "-")):
+            assert colours.setdefault(trace["name"], trace["line"]["color"]) == \
+                trace["line"]["color"]
+            dashed = trace["line"].get("dash") == "dash"
+            assert dashed == trace["name"].endswith("(reference)")
+    assert len(set(colours.values())) == len(colours) == 4
+
+
+def test_outcome_table_shows_values_and_differences(report):
+    margin = _table_rows(report, "margin")
+    # Columns: 2013 value, Δ, 2025 value, Δ, 2035 value, Δ.
+    assert margin[("Apparel", "own-brand")][-2:] == ["9.3 %", "+4.2 pp"]
+    assert margin[("Apparel", "baseline")][-2:] == ["5.1 %", "ref."]
+    exports = _table_rows(report, "export-sales")
+    assert exports[("Textile", "own-brand")][-2:] == ["412.4", "+14.3"]
+    patents = _table_rows(report, "patent-pool-stock")
+    assert patents[("Furniture", "own-brand")][-2:] == ["1,835", "+134"]
+
+
+def test_lever_settings_are_listed(report):
+    section = report[report.index('id="levers"'):report.index('id="model"')]
+    assert "no lever (reference)" in section
+    assert "<td>own-brand</td><td>Extra Brand Investment Intensity</td>" in section
+    assert '<td class="num">0.015</td><td>Dmnl</td><td class="num">2016</td>' in section
+    assert "<td>Buyer Squeeze Strength</td>" in section
+
+
+def test_text_from_scenario_files_is_escaped(report):
+    assert "<script>alert" not in report.lower()
+    assert "<b>" not in report
+    assert html.escape(f"evil{HOSTILE}") in report
+    assert html.escape(f"<b>bold</b> {HOSTILE}") in report
+    assert f"<td>{html.escape(HOSTILE)}</td>" in report  # the constant's name
+    names = {trace["name"] for trace in _figure_data(report, "fig-margin")}
+    assert html.escape(f"evil{HOSTILE}", quote=False) in names
+    assert html.escape(BREAKOUT, quote=False) in names
+
+
+def test_header_names_the_reference_and_the_caller(report):
+    header = report[:report.index("</header>")]
+    assert "<h1>Check &lt;report&gt;</h1>" in header
+    assert "sd-runner 0.1.0, model sha256 abc123" in header
+    assert "reference scenario, <strong>baseline</strong>" in header
+
+
+def test_same_comparison_gives_the_same_bytes(report):
+    again = comparison_report(_comparison(), title="Check <report>",
+                              generated_by="sd-runner 0.1.0, model sha256 abc123")
+    assert again == report
+
+
+def test_missing_outcome_column_is_an_input_error(comparison):
+    run = comparison.runs[1]
+    broken = ScenarioRun(run.scenario, run.frame.drop(columns="Margin[Apparel]"))
+    runs = (comparison.runs[0], broken)
+    with pytest.raises(InputError, match=r"own-brand.*Margin\[Apparel\]"):
+        comparison_report(dataclasses.replace(comparison, runs=runs))
+
+
+def _equations() -> dict[str, str]:
+    """Right-hand side of every equation of the bundled .mdl, by folded name."""
+    text = resources.model_path().read_text(encoding="utf-8").split("\\\\\\---///")[0]
+    equations = {}
+    for block in text.split("|"):
+        body = re.sub(r"\*{5,}.*", "", block.split("~")[0], flags=re.DOTALL).replace("{UTF-8}", "")
+        match = re.match(r"\s*([A-Za-z][\w ]*?)\s*(\[[^\]]*\])?\s*=(.*)$", body, re.DOTALL)
+        if match:
+            equations[match.group(1).casefold()] = match.group(3)
+    return equations
+
+
+def _names(expression: str) -> set[str]:
+    without_subscripts = re.sub(r"\[[^\]]*\]", " ", expression)
+    return {part.strip().casefold() for part in re.split(r"[-+*/(),<>=^]", without_subscripts)}
+
+
+def test_feedback_loops_follow_the_equations():
+    equations = _equations()
+    assert len(equations) > 100
+    for loop in FEEDBACK_LOOPS:
+        for path in loop.paths:
+            for cause, effect in itertools.pairwise(path):
+                rhs = equations[effect.casefold()]
+                inputs = _names(rhs)
+                if rhs.lstrip().upper().startswith("INTEG"):  # a stock: through its flows
+                    for flow in list(inputs):
+                        inputs |= _names(equations.get(flow, ""))
+                assert cause.casefold() in inputs, f"{loop.name}: {cause} -> {effect}"
