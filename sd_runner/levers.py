@@ -132,7 +132,8 @@ def load_levers(path: str | Path | None = None) -> dict[str, Lever]:
             ))
         ramp = source.number(table["ramp_years"], lever_id, f"{lever_id}: ramp_years")
         if ramp < 0:
-            raise source.error(lever_id, f"{lever_id}: ramp_years {ramp} is negative; use 0 or more")
+            raise source.error(lever_id,
+                               f"{lever_id}: ramp_years {ramp} is negative; use 0 or more")
         levers.append(Lever(
             id=lever_id,
             number=int(source.number(table["number"], lever_id, f"{lever_id}: number")),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import shutil
 import tempfile
@@ -11,6 +10,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pysd
 import xarray as xr
@@ -80,7 +80,9 @@ def _translate(mdl: Path, digest: str) -> Path:
         pysd.read_vensim(str(workdir / "model.mdl"), initialize=False)
     except Exception as exc:  # PySD raises many types for unreadable models
         shutil.rmtree(workdir, ignore_errors=True)
-        raise InputError(f"{mdl}: PySD cannot translate this model ({exc}); fix the equation it names") from None
+        raise InputError(
+            f"{mdl}: PySD cannot translate this model ({exc}); fix the equation it names"
+        ) from None
     (workdir / "model.mdl").unlink()
     try:
         os.replace(workdir, target)
@@ -102,7 +104,9 @@ class SDModel:
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path is not None else resources.model_path()
         if not self.path.is_file():
-            raise InputError(f"{self.path}: model file not found; give the path of a Vensim .mdl file")
+            raise InputError(
+                f"{self.path}: model file not found; give the path of a Vensim .mdl file"
+            )
         self.digest = _digest(self.path)
         self._py_file = _translate(self.path, self.digest)
         self._pysd = pysd.load(str(self._py_file))
@@ -191,11 +195,11 @@ def _variable_info(row: pd.Series) -> VariableInfo:
 
 def _check_finite(frame: pd.DataFrame) -> None:
     numeric = frame.select_dtypes("number")
-    bad = ~numeric.map(math.isfinite) if hasattr(numeric, "map") else None
-    if bad is not None and bad.to_numpy().any():
-        column = bad.any(axis=0).idxmax()
-        time = bad[column].idxmax()
+    bad = ~np.isfinite(numeric.to_numpy(dtype=float))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        column, time = numeric.columns[col], numeric.index[row]
         raise RunError(
-            f"the run went numerically wrong: {column} is {numeric.at[time, column]} at time {time}; "
-            "check the parameter values that feed it"
+            f"the run went numerically wrong: {column} is {numeric.iat[row, col]} at time "
+            f"{time}; check the parameter values that feed it"
         )

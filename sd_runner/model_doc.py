@@ -35,7 +35,7 @@ def basis(entry: MdlEntry) -> str:
 
 
 def is_parameter(entry: MdlEntry) -> bool:
-    """Constants, lookup tables and computed initial values: what a reader must be able to source."""
+    """Constants, lookup tables and computed initial values: what a reader must source."""
     if entry.name in _CONTROLS:
         return False
     if entry.kind in ("constant", "lookup"):
@@ -55,7 +55,7 @@ def _value(entry: MdlEntry, ranges: dict[str, list[str]]) -> str:
     numbers = [part for _, part in split_top_level(entry.expression, ",")]
     elements = ranges.get(entry.subscripts, [])
     if len(numbers) > 1 and len(numbers) == len(elements):
-        return "; ".join(f"{e} {n}" for e, n in zip(elements, numbers))
+        return "; ".join(f"{e} {n}" for e, n in zip(elements, numbers, strict=True))
     return numbers[0]
 
 

@@ -1,4 +1,4 @@
-"""The behaviour the model must show: capture under the baseline, escape under the paper's strategy."""
+"""The behaviour the model must show: capture under the baseline, escape under the strategy."""
 
 from __future__ import annotations
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from conftest import REPO
+
 from sd_runner import model_doc
 from sd_runner.mdl_text import read_mdl
-
-from conftest import REPO
 
 
 def test_readme_tables_match_the_mdl():

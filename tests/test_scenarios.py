@@ -1,4 +1,4 @@
-"""Scenario files: the bundled ones, user files by Vensim name, and every way a file can be wrong."""
+"""Scenario files: the bundled ones, user files by Vensim name, and the ways a file is wrong."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def test_user_file_sets_levers_elements_timing_and_constants(model, levers, writ
         'name = "mine"\n'
         "[levers.own-brand]\nlevel = 0.5\nstart_year = 2020\nramp_years = 0\n"
         '[levers.own-brand.set]\n"extra channel reach[apparel]" = 0.6\n'
-        '[constants]\n"Buyer Squeeze Strength" = 0.5\n"Reference Export Growth Rate[Textile]" = 0.3\n'
+        '[constants]\n"Buyer Squeeze Strength" = 0.5\n'
+        '"Reference Export Growth Rate[Textile]" = 0.3\n'
     )
     scenario = load_scenario(path, levers, model)
     assert scenario.name == "mine"
