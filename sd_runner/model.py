@@ -116,6 +116,17 @@ class SDModel:
         self.variables: dict[str, VariableInfo] = {
             row["Real Name"]: _variable_info(row) for _, row in self._pysd.doc.iterrows()
         }
+        # PySD keeps the last run's parameters in the model object, so the defaults are read
+        # once here, before any run.
+        self._defaults = {
+            name: _as_float(self._pysd[name])
+            for name, info in self.variables.items()
+            if info.kind == "Constant"
+        }
+        self._controls = {
+            name: float(self._pysd[name])
+            for name in ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
+        }
 
     # ------------------------------------------------------------------ metadata
     def variable(self, name: str) -> VariableInfo:
@@ -128,15 +139,13 @@ class SDModel:
         raise KeyError(name)
 
     def default_value(self, name: str) -> xr.DataArray | float:
-        """The value of a constant as the ``.mdl`` defines it."""
-        value = self._pysd[self.variable(name).name]
-        if isinstance(value, xr.DataArray):
-            return value.astype(float)
-        return float(value)
+        """The value of a constant as the ``.mdl`` defines it (a copy: safe to modify)."""
+        value = self._defaults[self.variable(name).name]
+        return value.copy() if isinstance(value, xr.DataArray) else value
 
     def control(self, name: str) -> float:
         """A time control (``INITIAL TIME``, ``FINAL TIME``, ``TIME STEP``, ``SAVEPER``)."""
-        return float(self._pysd[name])
+        return self._controls[name]
 
     # ------------------------------------------------------------------ running
     def run(
@@ -176,6 +185,12 @@ class SDModel:
         frame.index.name = "time"
         _check_finite(frame)
         return frame
+
+
+def _as_float(value: object) -> xr.DataArray | float:
+    if isinstance(value, xr.DataArray):
+        return value.astype(float)
+    return float(value)
 
 
 def _variable_info(row: pd.Series) -> VariableInfo:

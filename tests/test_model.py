@@ -153,3 +153,13 @@ def test_pysd_translates_and_runs_the_bundled_model_without_warnings(tmp_path, m
     assert list((tmp_path / "cache").iterdir())  # translated anew, not taken from a cache
     frame = fresh.run(return_columns=["Margin"], final_time=2005)
     assert frame.index[-1] == 2005.0 and frame.notna().all().all()
+
+
+def test_defaults_and_controls_survive_runs_with_other_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("SD_RUNNER_CACHE", str(tmp_path / "cache"))
+    mdl = tmp_path / "tiny.mdl"
+    mdl.write_text(TINY, encoding="utf-8")
+    tiny = SDModel(mdl)
+    tiny.run({"Rate": 0.3}, time_step=0.125)
+    assert tiny.default_value("Rate") == 0.1
+    assert tiny.control("TIME STEP") == 0.25
