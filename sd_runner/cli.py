@@ -40,6 +40,13 @@ def _errors_as_messages(command):
     return wrapper
 
 
+def _engine_option(command):
+    return click.option(
+        "--engine", type=click.Choice(["fast", "pysd"]), default="fast", show_default=True,
+        help="fast: the compiled kernel; pysd: PySD's own run (same numbers, much slower).",
+    )(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sd-runner")
 def cli():
@@ -60,14 +67,15 @@ def scenarios():
 @click.argument("scenario")
 @click.option("--out", "out", type=click.Path(), default=None,
               help="Write the wide CSV here (default: standard output).")
+@_engine_option
 @_errors_as_messages
-def run(scenario, out):
+def run(scenario, out, engine):
     """Run one SCENARIO (a bundled name or a scenario file) and write a wide CSV."""
     from sd_runner import output, runner
 
     if out:
         output.check_writable_file(out, "--out")
-    result = runner.run_one(scenario, progress=_progress)
+    result = runner.run_one(scenario, progress=_progress, engine=engine)
     text = runner.wide_csv(result)
     if out:
         output.write_text(out, text)
@@ -82,8 +90,9 @@ def run(scenario, out):
               help="Write a self-contained HTML report here.")
 @click.option("--out", "out_dir", type=click.Path(), default=None,
               help="Write one wide CSV per scenario and outcomes.csv into this folder.")
+@_engine_option
 @_errors_as_messages
-def compare(scenario_names, report, out_dir):
+def compare(scenario_names, report, out_dir, engine):
     """Compare scenarios with the baseline (default: every bundled scenario)."""
     from sd_runner import output, runner
 
@@ -91,7 +100,7 @@ def compare(scenario_names, report, out_dir):
         output.check_writable_file(report, "--report")
     if out_dir:
         output.check_writable_dir(out_dir, "--out")
-    comparison = runner.compare(list(scenario_names), progress=_progress)
+    comparison = runner.compare(list(scenario_names), progress=_progress, engine=engine)
     if out_dir:
         output.write_files(out_dir, runner.comparison_csvs(comparison))
         click.echo(f"wrote {len(comparison.runs) + 1} files to {out_dir}", err=True)

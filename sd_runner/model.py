@@ -123,9 +123,10 @@ class SDModel:
             for name, info in self.variables.items()
             if info.kind == "Constant"
         }
+        clock = self._pysd.time
         self._controls = {
-            name: float(self._pysd[name])
-            for name in ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
+            "INITIAL TIME": float(clock.initial_time()), "FINAL TIME": float(clock.final_time()),
+            "TIME STEP": float(clock.time_step()), "SAVEPER": float(clock.saveper()),
         }
 
     # ------------------------------------------------------------------ metadata
@@ -196,7 +197,8 @@ def _as_float(value: object) -> xr.DataArray | float:
 def _variable_info(row: pd.Series) -> VariableInfo:
     subs = row["Subscripts"]
     limits = row["Limits"]
-    lower, upper = (float("nan"), float("nan")) if not isinstance(limits, tuple) else limits
+    lower, upper = (limits[0], limits[1]) if isinstance(limits, tuple) and len(limits) == 2 \
+        else (float("nan"), float("nan"))
     return VariableInfo(
         name=row["Real Name"],
         subscripts=tuple(subs) if isinstance(subs, list) else (),

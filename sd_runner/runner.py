@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from sd_runner import __version__
 from sd_runner.comparison import Comparison, compare_runs
+from sd_runner.errors import InputError
 from sd_runner.levers import Lever, load_levers
 from sd_runner.model import SDModel
 from sd_runner.scenarios import Scenario, bundled_scenario_names, load_scenario
@@ -22,10 +23,23 @@ def _quiet(_message: str) -> None:
     pass
 
 
-@functools.lru_cache(maxsize=1)
-def bundled_model() -> SDModel:
-    """The bundled model, translated once per process."""
-    return SDModel()
+ENGINES = ("fast", "pysd")
+
+
+@functools.lru_cache(maxsize=2)
+def bundled_model(engine: str = "fast") -> SDModel:
+    """The bundled model, loaded once per process and engine.
+
+    ``"fast"`` (default) runs the numba kernel compiled from the ``.mdl``; ``"pysd"`` runs
+    PySD's translation. Both give the same numbers (tests hold them to 1e-9).
+    """
+    if engine == "pysd":
+        return SDModel()
+    if engine == "fast":
+        from sd_runner.engine import FastModel
+
+        return FastModel()
+    raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
 
 
 @functools.lru_cache(maxsize=1)
@@ -34,27 +48,27 @@ def bundled_levers() -> dict[str, Lever]:
     return load_levers()
 
 
-def scenario(name_or_path: str) -> Scenario:
+def scenario(name_or_path: str, engine: str = "fast") -> Scenario:
     """A bundled or user scenario, checked against the bundled model."""
-    return load_scenario(name_or_path, bundled_levers(), bundled_model())
+    return load_scenario(name_or_path, bundled_levers(), bundled_model(engine))
 
 
-def run_one(name_or_path: str, progress: Progress = _quiet) -> ScenarioRun:
-    """Run one scenario with every time-varying variable returned."""
-    chosen = scenario(name_or_path)
-    progress(f"running {chosen.name}")
-    return run_scenario(bundled_model(), chosen)
+def run_one(name_or_path: str, progress: Progress = _quiet, engine: str = "fast") -> ScenarioRun:
+    """Run one scenario with every variable of the model returned."""
+    chosen = scenario(name_or_path, engine)
+    progress(f"running {chosen.name} ({engine} engine)")
+    return run_scenario(bundled_model(engine), chosen)
 
 
-def compare(names: list[str], progress: Progress = _quiet) -> Comparison:
+def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast") -> Comparison:
     """Run ``names`` (every bundled scenario when empty) and the baseline, and compare them.
 
     Scenarios are all read and checked before the first run, so a bad file fails at once.
     """
     names = names or bundled_scenario_names()
-    chosen = [scenario(name) for name in names]
+    chosen = [scenario(name, engine) for name in names]
     if not any(s.name == REFERENCE for s in chosen):
-        chosen.insert(0, scenario(REFERENCE))
+        chosen.insert(0, scenario(REFERENCE, engine))
     chosen.sort(key=lambda s: s.name != REFERENCE)
     seen = set()
     unique = []
@@ -64,9 +78,9 @@ def compare(names: list[str], progress: Progress = _quiet) -> Comparison:
             seen.add(s.name)
     runs = []
     for number, s in enumerate(unique, start=1):
-        progress(f"running {s.name} ({number}/{len(unique)})")
-        runs.append(run_scenario(bundled_model(), s))
-    clusters = bundled_model().subscripts["Cluster"]
+        progress(f"running {s.name} ({number}/{len(unique)}, {engine} engine)")
+        runs.append(run_scenario(bundled_model(engine), s))
+    clusters = bundled_model(engine).subscripts["Cluster"]
     return compare_runs(runs, clusters, KEY_OUTCOMES)
 
 
@@ -119,5 +133,6 @@ def describe_levers_and_scenarios() -> list[str]:
     lines.append("")
     lines.append("Bundled scenarios:")
     for name in bundled_scenario_names():
-        lines.append(f"  {name}  {scenario(name).description}")
+        # Listing needs names only: PySD's translation loads faster than the kernel.
+        lines.append(f"  {name}  {scenario(name, 'pysd').description}")
     return lines

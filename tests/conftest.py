@@ -15,8 +15,14 @@ SHARED = REPO.parent / "shared"
 
 @pytest.fixture(scope="session")
 def model():
-    """The bundled model (translated once; PySD runs take ~20 s each, so runs are shared too)."""
-    return runner.bundled_model()
+    """The bundled model on the fast engine (compiled once per machine, then cached)."""
+    return runner.bundled_model("fast")
+
+
+@pytest.fixture(scope="session")
+def pysd_model():
+    """The bundled model on PySD (about 35 s a run: used only to check the fast engine)."""
+    return runner.bundled_model("pysd")
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +36,15 @@ def bundled_runs(model):
     from sd_runner.scenarios import bundled_scenario_names
 
     return {name: run_scenario(model, runner.scenario(name)) for name in bundled_scenario_names()}
+
+
+@pytest.fixture(scope="session")
+def pysd_runs(pysd_model):
+    """Every bundled scenario run by PySD."""
+    from sd_runner.scenarios import bundled_scenario_names
+
+    return {name: run_scenario(pysd_model, runner.scenario(name, "pysd"))
+            for name in bundled_scenario_names()}
 
 
 @pytest.fixture

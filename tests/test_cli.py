@@ -124,3 +124,12 @@ def test_unwritable_outputs_are_refused_before_running(invoke, tmp_path):
     finally:
         locked.chmod(0o700)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "locked"]
+
+
+@pytest.mark.slow
+def test_both_engines_write_the_same_csv(invoke, tmp_path):
+    fast, slow = tmp_path / "fast.csv", tmp_path / "pysd.csv"
+    assert invoke("run", "domestic-value-chain", "--out", str(fast)).exit_code == 0
+    result = invoke("run", "domestic-value-chain", "--engine", "pysd", "--out", str(slow))
+    assert result.exit_code == 0, result.output
+    assert fast.read_bytes() == slow.read_bytes()

@@ -1,0 +1,184 @@
+"""Run many parameter sets of a compiled model: in this process, across local processes, or on
+a Dask cluster. Rows are independent and the kernel is deterministic, so the numbers do not
+depend on how the ensemble is split."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from sd_runner.engine.fast import FastModel, TimeAxis, _load_kernel
+from sd_runner.errors import InputError, RunError
+
+#: Kernels loaded in this process, by key; forked workers inherit them already compiled.
+_KERNELS: dict[str, object] = {}
+
+
+@dataclass(frozen=True)
+class EnsembleResult:
+    """Outputs of an ensemble.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Saved times, years.
+    columns : list of str
+        Output columns, named as Vensim names them (``"Margin[Apparel]"``).
+    values : numpy.ndarray
+        ``[member, time, column]``.
+    """
+
+    times: np.ndarray
+    columns: list[str]
+    values: np.ndarray
+
+    def column(self, name: str) -> np.ndarray:
+        """``[member, time]`` values of one column."""
+        return self.values[:, :, self.columns.index(name)]
+
+
+class ParameterSpace:
+    """Maps named parameters (``"Patent Yield"``, ``"Extra Channel Reach[Apparel]"``) to the
+    kernel's constants, so a matrix of parameter sets becomes a matrix of constants."""
+
+    def __init__(self, model: FastModel, names: list[str]):
+        self.model = model
+        self.names = list(names)
+        compiled = model.kernel.compiled
+        self.targets: list[list[int]] = []
+        for name in self.names:
+            base, _, rest = name.partition("[")
+            try:
+                canonical = model.variable(base.strip()).name
+            except KeyError:
+                raise InputError(f"{name!r} is not a variable of the model") from None
+            keys = [k for k in compiled.constants if k[0] == canonical]
+            if rest:
+                wanted = tuple(e.strip().casefold() for e in rest.rstrip("]").split(","))
+                keys = [k for k in keys if tuple(e.casefold() for e in k[1]) == wanted]
+            if not keys:
+                raise InputError(f"{name!r} is not a constant of the model, so it cannot be "
+                                 "varied; vary the constants it depends on")
+            self.targets.append([compiled.constants[k] for k in keys])
+
+    def constants(self, values: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+        """``[member, constant]`` matrix: ``base`` (defaults) with each column of ``values``
+        written to the constants its name covers."""
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        if values.shape[1] != len(self.names):
+            raise InputError(f"parameter matrix has {values.shape[1]} columns for "
+                             f"{len(self.names)} names")
+        if not np.isfinite(values).all():
+            row, col = np.argwhere(~np.isfinite(values))[0]
+            raise InputError(f"parameter set {row}: {self.names[col]} is {values[row, col]}; "
+                             "give finite values")
+        start = self.model.kernel.compiled.constant_defaults if base is None else base
+        consts = np.repeat(start[None, :], values.shape[0], axis=0)
+        for column, indices in enumerate(self.targets):
+            consts[:, indices] = values[:, column:column + 1]
+        return consts
+
+
+def run_ensemble(
+    model: FastModel,
+    values: np.ndarray,
+    names: list[str],
+    variables: list[str],
+    *,
+    base_params: dict | None = None,
+    time_step: float | None = None,
+    chunk_size: int = 1024,
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> EnsembleResult:
+    """Simulate every row of ``values`` (one parameter set per row).
+
+    Parameters
+    ----------
+    model : FastModel
+        The compiled model.
+    values : array_like, shape (members, len(names))
+        Parameter sets.
+    names : list of str
+        The constant each column sets (Vensim name, optionally ``Name[Element]``).
+    variables : list of str
+        Variables to keep (only these are stored, so memory grows with members x outputs).
+    base_params : dict, optional
+        PySD-style parameters applied to every member first (a scenario's levers).
+    time_step : float, optional
+        Override TIME STEP.
+    chunk_size : int
+        Members per chunk; chunks run in parallel.
+    workers : int, optional
+        Local processes (default: one per core; 1 runs everything in this process).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:port``); chunks then run on its workers.
+    """
+    if chunk_size < 1:
+        raise InputError(f"chunk size {chunk_size} must be at least 1")
+    space = ParameterSpace(model, names)
+    consts = space.constants(values, model.constants_vector(base_params))
+    columns = model.expand_columns(variables)
+    targets = model._column_slots(columns)
+    if any(isinstance(t, str) for t in targets):
+        raise InputError("time controls are not ensemble outputs; ask for model variables")
+    out_slots = np.asarray(targets, dtype=np.int64)
+    axis = model.time_axis(time_step)
+    chunks = [consts[i:i + chunk_size] for i in range(0, len(consts), chunk_size)]
+    key = model.kernel.key
+    _KERNELS[key] = model.kernel.module
+    if scheduler:
+        parts = _run_dask(scheduler, model.kernel.compiled.source, key, chunks, axis, out_slots)
+    else:
+        workers = workers or os.cpu_count() or 1
+        if workers == 1 or len(chunks) == 1:
+            parts = [_run_chunk(key, chunk, axis, out_slots) for chunk in chunks]
+        else:
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
+                                     mp_context=context) as pool:
+                parts = list(pool.map(_run_chunk, [key] * len(chunks), chunks,
+                                      [axis] * len(chunks), [out_slots] * len(chunks)))
+    result = np.concatenate(parts, axis=0) if parts else np.empty((0, len(axis.times),
+                                                                   len(columns)))
+    if not np.isfinite(result).all():
+        member, step, column = np.argwhere(~np.isfinite(result))[0]
+        raise RunError(f"parameter set {member}: {columns[column]} is "
+                       f"{result[member, step, column]} at time {axis.times[step]}")
+    return EnsembleResult(times=axis.times, columns=columns, values=result)
+
+
+def _run_chunk(key: str, consts: np.ndarray, axis: TimeAxis, out_slots: np.ndarray):
+    module = _KERNELS[key]
+    out = np.empty((consts.shape[0], len(axis.times), len(out_slots)))
+    module.run_batch(np.ascontiguousarray(consts), axis.initial, axis.step, axis.final,
+                     axis.saveper, axis.n_steps, axis.save_steps, out_slots, out)
+    return out
+
+
+def _run_remote(source: str, key: str, consts, axis, out_slots):
+    """On a Dask worker: load (compile or take from its cache) the kernel, run a chunk."""
+    if key not in _KERNELS:
+        _KERNELS[key] = _load_kernel(source, key)
+    return _run_chunk(key, consts, axis, out_slots)
+
+
+def _run_dask(address: str, source: str, key: str, chunks, axis, out_slots):
+    try:
+        from distributed import Client
+    except ImportError:  # declared as a dependency; kept explicit for a clear message
+        raise InputError("a Dask scheduler was given but dask.distributed is not installed; "
+                         "pip install 'dask[distributed]'") from None
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except OSError as exc:
+        raise InputError(f"cannot reach the Dask scheduler at {address} ({exc}); check the "
+                         "address") from None
+    with client:
+        futures = [client.submit(_run_remote, source, key, chunk, axis, out_slots, pure=False)
+                   for chunk in chunks]
+        return client.gather(futures)

@@ -1,0 +1,74 @@
+"""The fast engine: identical to PySD on our model, and explicit about what it cannot compile."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_model import TINY
+
+from sd_runner.engine import FastModel, TimeAxis, UnsupportedModelError
+from sd_runner.engine.compiler import compile_mdl
+from sd_runner.model import SDModel
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["baseline", "own-brand", "patent-pool", "market-platform",
+                                  "going-out", "industrial-policy", "regional-cooperation",
+                                  "market-chain", "domestic-value-chain"])
+def test_every_variable_matches_pysd_to_1e9(bundled_runs, pysd_runs, name):
+    fast, slow = bundled_runs[name].frame, pysd_runs[name].frame
+    assert list(fast.columns) == list(slow.columns)
+    assert np.array_equal(fast.index.to_numpy(), slow.index.to_numpy())
+    a, b = fast.to_numpy(dtype=float), slow.to_numpy(dtype=float)
+    relative = np.abs(a - b) / np.maximum(np.abs(b), 1e-300)
+    assert relative.max() <= 1e-9, fast.columns[relative.max(axis=0).argmax()]
+
+
+@pytest.fixture
+def tiny_path(tmp_path, monkeypatch):
+    monkeypatch.setenv("SD_RUNNER_CACHE", str(tmp_path / "cache"))
+
+    def write(text: str) -> str:
+        path = tmp_path / "tiny.mdl"
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+def test_tiny_model_matches_pysd_with_an_uneven_time_step(tiny_path):
+    path = tiny_path(TINY.replace("TIME STEP  = 0.25", "TIME STEP  = 0.1")
+                     .replace("SAVEPER  = 1", "SAVEPER  = 0.3"))
+    fast, slow = FastModel(path).run(), SDModel(path).run()
+    assert np.array_equal(fast.index.to_numpy(), slow.index.to_numpy())
+    assert np.allclose(fast["Stock"], slow["Stock"], rtol=1e-12, atol=0)
+
+
+def test_time_axis_counts_steps_as_pysd_does():
+    axis = TimeAxis.build(0.0, 1.0, 0.1, 0.5)
+    assert axis.n_steps == 10
+    assert axis.times.tolist() == [0.0, 0.5, 1.0]
+
+
+@pytest.mark.parametrize("equation, construct", [
+    ("Stock * ALLOCATE BY PRIORITY(Rate, Rate, 1, 1, 1)", "ALLOCATE"),
+    ("GET XLS CONSTANTS('x.xlsx', 'a', 'B1')", "GetConstantsStructure"),
+    ("INVERT MATRIX(Rate, 1)", "INVERT_MATRIX"),
+])
+def test_unsupported_constructs_are_refused_by_name(tiny_path, equation, construct):
+    path = tiny_path(TINY.replace("Inflow= Stock * Rate", f"Inflow= {equation}"))
+    with pytest.raises(UnsupportedModelError) as caught:
+        compile_mdl(path)
+    message = str(caught.value)
+    assert "fast engine does not support" in message and "--engine pysd" in message
+    assert construct.casefold().replace(" ", "_") in message.casefold().replace(" ", "_")
+    assert "Inflow" in message
+
+
+def test_params_set_constants_by_element(model):
+    consts = model.constants_vector({"Reference Export Growth Rate": 0.3})
+    compiled = model.kernel.compiled
+    index = compiled.constants[("Reference Export Growth Rate", ("Apparel",))]
+    assert consts[index] == 0.3
+    with pytest.raises(Exception, match="not a constant"):
+        model.constants_vector({"Margin": 0.1})
