@@ -60,9 +60,9 @@ class TimeAxis:
 
 
 class Kernel:
-    """A compiled model's numba kernel, cached on disk by the ``.mdl``'s content hash."""
+    """A compiled model's numba kernel, cached on disk by the hash of its generated source."""
 
-    def __init__(self, mdl: Path, digest: str, compiled: CompiledModel | None = None):
+    def __init__(self, mdl: Path, compiled: CompiledModel | None = None):
         self.compiled: CompiledModel = compiled or compile_mdl(mdl)
         # Content-addressed: a folder never changes once written, so numba's cache by file
         # path and time stamp cannot serve code compiled from another source.
@@ -70,7 +70,6 @@ class Kernel:
         self.key = key
         self.module = _load_kernel(self.compiled.source, key)
         self.compile_seconds = 0.0
-        self.slot_index = {key: i for i, key in enumerate(self.compiled.slots)}
 
     def warm_up(self) -> float:
         """Compile (or load from the cache) the machine code; returns the seconds it took."""
@@ -137,7 +136,7 @@ class FastModel(SDModel):
     def __init__(self, path: str | os.PathLike | None = None):
         compiled = compile_mdl(path) if path is not None else None  # refuse before PySD loads
         super().__init__(path)
-        self.kernel = Kernel(self.path, self.digest, compiled)
+        self.kernel = Kernel(self.path, compiled)
         self.compile_seconds = self.kernel.warm_up()
         self._columns: list[str] | None = None
 
@@ -229,8 +228,7 @@ class FastModel(SDModel):
     def time_axis(self, time_step=None, saveper=None, final_time=None) -> TimeAxis:
         """The time axis of a run with the given overrides."""
         step = time_step if time_step is not None else self.control("TIME STEP")
-        save = saveper if saveper is not None else (
-            self.control("SAVEPER") if time_step is None else self.control("SAVEPER"))
+        save = saveper if saveper is not None else self.control("SAVEPER")
         final = final_time if final_time is not None else self.control("FINAL TIME")
         return TimeAxis.build(self.control("INITIAL TIME"), final, step, save)
 
