@@ -87,7 +87,10 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast")
 def wide_csv(result: ScenarioRun) -> str:
     """The run as a wide CSV: a ``time`` column, then one column per variable and element."""
     buffer = io.StringIO()
-    result.frame.to_csv(buffer, index=True, index_label="time", lineterminator="\n")
+    # Floats throughout, so both engines (PySD keeps integer constants as integers) write
+    # the same text.
+    result.frame.astype(float).to_csv(buffer, index=True, index_label="time",
+                                      lineterminator="\n")
     return buffer.getvalue()
 
 
