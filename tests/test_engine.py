@@ -72,3 +72,25 @@ def test_params_set_constants_by_element(model):
     assert consts[index] == 0.3
     with pytest.raises(Exception, match="not a constant"):
         model.constants_vector({"Margin": 0.1})
+
+
+def test_generated_source_does_not_depend_on_the_hash_seed(tmp_path):
+    # The kernel cache is keyed by the source: a seed-dependent source would recompile the
+    # kernel (about 20 s) in every new process.
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    from sd_runner import resources
+
+    code = ("import hashlib, sys; from sd_runner.engine.compiler import compile_mdl; "
+            "print(hashlib.sha256(compile_mdl(sys.argv[1]).source.encode()).hexdigest())")
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", code, str(resources.model_path())],
+                              capture_output=True, text=True, env=env, check=True)
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
+    assert hashlib.sha256(b"").hexdigest() not in digests

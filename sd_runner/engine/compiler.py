@@ -757,9 +757,11 @@ class _Compiler:
                 raise UnsupportedModelError(
                     f"{self.source_name}: {key[0]}{list(key[1])} is used but never defined")
         # Which values change during the run.
-        graph = {node.target: {_target(d) for d in node.deps} for node in self.nodes}
+        # Sorted predecessors: the generated source, and so its cache key, must not depend on
+        # the hash seed of the process that compiles it.
+        graph = {node.target: sorted({_target(d) for d in node.deps}) for node in self.nodes}
         for state, node in self.state_init.items():
-            graph[f"x[{state}]"] = {_target(d) for d in node.deps}
+            graph[f"x[{state}]"] = sorted({_target(d) for d in node.deps})
         try:
             init_order = list(TopologicalSorter(graph).static_order())
         except CycleError as exc:
@@ -777,7 +779,7 @@ class _Compiler:
             if node.dynamic or any(_target(d) in dynamic or d[0] == "x" for d in node.deps):
                 dynamic.add(target)
         step_graph = {
-            node.target: {_target(d) for d in node.deps if d[0] == "v"}
+            node.target: sorted({_target(d) for d in node.deps if d[0] == "v"})
             for node in self.nodes if node.target in dynamic
         }
         try:
