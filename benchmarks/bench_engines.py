@@ -22,10 +22,9 @@ other processes used during the run (``other_processes_cpu_seconds``, from ``/pr
 warns when that is over 5 % of the wall time: on 2 cores one busy neighbour halves what the
 2-process figures can show.
 
-The script pins ``PYTHONHASHSEED`` (re-executing itself once when it is unset): the fast
-engine's generated source, and so its on-disk cache key, depends on the hash seed, so without a
-fixed seed every new process compiles the kernel again (``kernel_source_deterministic`` in the
-JSON reports whether that is still so).
+The script pins ``PYTHONHASHSEED`` (re-executing itself once when it is unset), so the fast
+engine's disk cache is hit even with a compiler whose generated source depends on the hash seed,
+as it did before commit 10ccaf1; ``kernel_source_deterministic`` in the JSON checks that.
 """
 
 from __future__ import annotations

@@ -2,13 +2,19 @@
 
 Each model is either reproduced at PySD's tolerance (rtol = atol = 1e-4) or refused with an
 error that names the construct; none may give a wrong answer. The models live beside the
-project in ``../shared/conformance``; without them these tests are skipped.
+project in ``../shared/conformance``; without them these tests are skipped. Compiling ~140
+kernels dominates the time, so the models are run once, on both cores, and each test reads
+its model's outcome (forked workers, each model in its own cache folder).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+import tempfile
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from conftest import SHARED
@@ -19,19 +25,21 @@ TESTS = CONFORMANCE / "test-models" / "tests"
 
 def _cases():
     if not TESTS.is_dir():
-        return [pytest.param(None, marks=pytest.mark.skip(reason=f"{TESTS} is absent"))]
-    cases = []
+        return []
+    cases = {}
     for folder in sorted(p for p in TESTS.iterdir() if p.is_dir()):
         models = sorted(folder.glob("*.mdl"))
         canon = [folder / n for n in ("output.csv", "output.tab") if (folder / n).is_file()]
         if models and canon:
-            cases.append(pytest.param((models[0], canon[0]), id=folder.name))
+            cases[folder.name] = (models[0], canon[0])
     return cases
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("case", _cases())
-def test_model_is_reproduced_or_refused(case, tmp_path, monkeypatch):
+CASES = _cases()
+
+
+def _check(case) -> tuple[str, str]:
+    """Run one model on the fast engine: ("pass" | "refused" | "unreadable" | "wrong", detail)."""
     from pysd.py_backend.utils import detect_encoding
     from pysd.tools.benchmarking import assert_frames_close, load_outputs
 
@@ -39,20 +47,41 @@ def test_model_is_reproduced_or_refused(case, tmp_path, monkeypatch):
     from sd_runner.errors import InputError
 
     model_file, canon_file = case
-    monkeypatch.setenv("SD_RUNNER_CACHE", str(tmp_path / "cache"))
+    os.environ["SD_RUNNER_CACHE"] = tempfile.mkdtemp(prefix="conformance-")
     canon = load_outputs(canon_file, encoding=detect_encoding(canon_file))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # PySD's own warnings about these test models
             model = FastModel(model_file)
             output = model.run(return_columns=list(canon.columns), check_finite=False)
+            assert_frames_close(output, canon, rtol=1e-4, atol=1e-4)
     except UnsupportedModelError as exc:
-        message = str(exc)
-        assert "\n" not in message and "--engine pysd" in message
-        pytest.skip(f"refused: {message}")
-    except InputError as exc:  # PySD itself cannot read it (external files, broken model)
+        return "refused", str(exc)
+    except InputError as exc:  # PySD itself cannot read it
+        return "unreadable", str(exc)
+    except AssertionError as exc:
+        return "wrong", str(exc)
+    return "pass", ""
+
+
+@pytest.fixture(scope="session")
+def outcomes():
+    names = list(CASES)
+    with ProcessPoolExecutor(max_workers=2,
+                             mp_context=multiprocessing.get_context("fork")) as pool:
+        return dict(zip(names, pool.map(_check, [CASES[n] for n in names]), strict=True))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CASES, reason=f"{TESTS} is absent")
+@pytest.mark.parametrize("name", list(CASES) or ["none"])
+def test_model_is_reproduced_or_refused(outcomes, name):
+    status, detail = outcomes[name]
+    if status == "refused":
+        assert "\n" not in detail and "--engine pysd" in detail, detail
+        pytest.skip(f"refused: {detail}")
+    if status == "unreadable":
         baseline = json.loads((CONFORMANCE / "pysd_baseline.json").read_text())["results"]
-        assert baseline.get(case[0].parent.name, {}).get("status") != "pass" or \
-            "not found" in str(exc), str(exc)
-        pytest.skip(f"unreadable: {exc}")
-    assert_frames_close(output, canon, rtol=1e-4, atol=1e-4)
+        assert baseline.get(name, {}).get("status") != "pass", detail
+        pytest.skip(f"PySD cannot read it either: {detail}")
+    assert status == "pass", detail

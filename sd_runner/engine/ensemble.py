@@ -14,6 +14,9 @@ import numpy as np
 from sd_runner.engine.fast import FastModel, TimeAxis, _load_kernel
 from sd_runner.errors import InputError, RunError
 
+#: Ensembles smaller than this run in one process by default.
+PARALLEL_FROM = 4096
+
 #: Kernels loaded in this process, by key; forked workers inherit them already compiled.
 _KERNELS: dict[str, object] = {}
 
@@ -114,7 +117,9 @@ def run_ensemble(
     chunk_size : int
         Members per chunk; chunks run in parallel.
     workers : int, optional
-        Local processes (default: one per core; 1 runs everything in this process).
+        Local processes. By default one per core for ensembles of at least
+        ``PARALLEL_FROM`` members; smaller ones run in this process, where starting a pool
+        would cost more than the runs (a run takes about 0.2 ms).
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:port``); chunks then run on its workers.
     """
@@ -134,7 +139,8 @@ def run_ensemble(
     if scheduler:
         parts = _run_dask(scheduler, model.kernel.compiled.source, key, chunks, axis, out_slots)
     else:
-        workers = workers or os.cpu_count() or 1
+        if workers is None:
+            workers = (os.cpu_count() or 1) if len(consts) >= PARALLEL_FROM else 1
         if workers == 1 or len(chunks) == 1:
             parts = [_run_chunk(key, chunk, axis, out_slots) for chunk in chunks]
         else:
