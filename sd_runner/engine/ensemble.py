@@ -54,15 +54,7 @@ class ParameterSpace:
         compiled = model.kernel.compiled
         self.targets: list[list[int]] = []
         for name in self.names:
-            base, _, rest = name.partition("[")
-            try:
-                canonical = model.variable(base.strip()).name
-            except KeyError:
-                raise InputError(f"{name!r} is not a variable of the model") from None
-            keys = [k for k in compiled.constants if k[0] == canonical]
-            if rest:
-                wanted = tuple(e.strip().casefold() for e in rest.rstrip("]").split(","))
-                keys = [k for k in keys if tuple(e.casefold() for e in k[1]) == wanted]
+            _, keys = model.select(name, list(compiled.constants))
             if not keys:
                 raise InputError(f"{name!r} is not a constant of the model, so it cannot be "
                                  "varied; vary the constants it depends on")

@@ -198,31 +198,32 @@ class FastModel(SDModel):
             }
         return self._by_column
 
+    def select(self, label: str, keys) -> tuple[str, list[tuple[str, tuple]]]:
+        """The canonical name in ``label`` (``"Name"`` or ``"Name[E1,E2]"``) and the
+        ``(name, elements)`` keys among ``keys`` that it covers."""
+        base, _, rest = label.partition("[")
+        try:
+            canonical = self.variable(base.strip()).name
+        except KeyError:
+            raise InputError(f"{label!r} is not a variable of the model") from None
+        chosen = [k for k in keys if k[0] == canonical]
+        if rest:
+            wanted = tuple(e.strip().casefold() for e in rest.rstrip("]").split(","))
+            chosen = [k for k in chosen if tuple(e.casefold() for e in k[1]) == wanted]
+        return canonical, chosen
+
     def expand_columns(self, variables: list[str] | None) -> list[str]:
         """Column names for ``variables`` (Vensim names, subscripted ones expanded)."""
         if variables is None:
             return self.output_columns()
         columns = []
-        compiled = self.kernel.compiled
         for variable in variables:
-            name, _, rest = variable.partition("[")
-            try:
-                canonical = self.variable(name.strip()).name
-            except KeyError:
-                raise InputError(f"{variable!r} is not a variable of the model") from None
-            coords = [c for n, c in compiled.slots if n == canonical]
-            if rest:
-                wanted = tuple(e.strip() for e in rest.rstrip("]").split(","))
-                folded = [c for c in coords
-                          if tuple(e.casefold() for e in c) == tuple(w.casefold() for w in wanted)]
-                if not folded:
-                    raise InputError(f"the fast engine cannot return {variable!r}")
-                coords = folded
-            if not coords and canonical.upper() not in ("INITIAL TIME", "FINAL TIME",
-                                                          "TIME STEP", "SAVEPER"):
+            canonical, keys = self.select(variable, self.kernel.compiled.slots)
+            if not keys and ("[" in variable or canonical.upper() not in (
+                    "INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")):
                 raise InputError(f"the fast engine cannot return {variable!r}")
             columns += [f"{canonical}[{','.join(c)}]" if c else canonical
-                        for c in coords] or [canonical]
+                        for _, c in keys] or [canonical]
         return columns
 
     def time_axis(self, time_step=None, saveper=None, final_time=None) -> TimeAxis:
