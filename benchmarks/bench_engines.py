@@ -2,10 +2,10 @@
 
 Run from the repository root::
 
-    python benchmarks/bench_engines.py            # full benchmark, about 4 minutes on 2 cores
+    python benchmarks/bench_engines.py            # full benchmark, about 5 minutes on 2 cores
     python benchmarks/bench_engines.py --quick    # smoke version, small N, under a minute
 
-What it measures, on the bundled model (2003-2035, TIME STEP 1/16, output every half year):
+What it measures, on the bundled model (2003-2035, TIME STEP 1/32, output every half year):
 
 1. one run on each engine, and our kernel's compile/load time (cold, in a fresh cache, and
    loaded from a warm cache);

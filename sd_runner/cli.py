@@ -47,6 +47,36 @@ def _engine_option(command):
     )(command)
 
 
+def _fit_options(command):
+    command = click.option(
+        "--uncalibrated", is_flag=True,
+        help="Use the .mdl's own parameter values instead of the committed calibration.",
+    )(command)
+    return click.option(
+        "--fit", "fit_path", type=click.Path(), default=None,
+        help="A fit folder (or its parameters.toml) written by `sd-runner calibrate`; "
+        "default: the committed calibration.",
+    )(command)
+
+
+def _chosen_fit(fit_path, uncalibrated) -> str:
+    from sd_runner import runner
+
+    if fit_path and uncalibrated:
+        raise InputError("--fit and --uncalibrated exclude each other; give one")
+    if uncalibrated:
+        return runner.UNCALIBRATED
+    if fit_path:
+        from sd_runner.calibration.fitfile import fit_parameters_path
+
+        path = fit_parameters_path(fit_path)
+        if not path.is_file():
+            raise InputError(f"--fit {fit_path}: no fitted parameters there; give a folder "
+                             "written by `sd-runner calibrate` or its parameters.toml")
+        return str(path.resolve())
+    return runner.CALIBRATED
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sd-runner")
 def cli():
@@ -68,14 +98,16 @@ def scenarios():
 @click.option("--out", "out", type=click.Path(), default=None,
               help="Write the wide CSV here (default: standard output).")
 @_engine_option
+@_fit_options
 @_errors_as_messages
-def run(scenario, out, engine):
+def run(scenario, out, engine, fit_path, uncalibrated):
     """Run one SCENARIO (a bundled name or a scenario file) and write a wide CSV."""
     from sd_runner import output, runner
 
+    fit = _chosen_fit(fit_path, uncalibrated)
     if out:
         output.check_writable_file(out, "--out")
-    result = runner.run_one(scenario, progress=_progress, engine=engine)
+    result = runner.run_one(scenario, progress=_progress, engine=engine, fit=fit)
     text = runner.wide_csv(result)
     if out:
         output.write_text(out, text)
@@ -91,24 +123,140 @@ def run(scenario, out, engine):
 @click.option("--out", "out_dir", type=click.Path(), default=None,
               help="Write one wide CSV per scenario and outcomes.csv into this folder.")
 @_engine_option
+@_fit_options
 @_errors_as_messages
-def compare(scenario_names, report, out_dir, engine):
+def compare(scenario_names, report, out_dir, engine, fit_path, uncalibrated):
     """Compare scenarios with the baseline (default: every bundled scenario)."""
     from sd_runner import output, runner
 
+    fit = _chosen_fit(fit_path, uncalibrated)
     if report:
         output.check_writable_file(report, "--report")
     if out_dir:
         output.check_writable_dir(out_dir, "--out")
-    comparison = runner.compare(list(scenario_names), progress=_progress, engine=engine)
+    comparison = runner.compare(list(scenario_names), progress=_progress, engine=engine,
+                                fit=fit)
     if out_dir:
         output.write_files(out_dir, runner.comparison_csvs(comparison))
         click.echo(f"wrote {len(comparison.runs) + 1} files to {out_dir}", err=True)
     if report:
-        output.write_text(report, runner.comparison_html(comparison))
+        output.write_text(report, runner.comparison_html(comparison, fit))
         click.echo(f"wrote {report}", err=True)
     if not out_dir and not report:
         click.echo(runner.outcome_summary(comparison))
+
+
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(), default=None,
+              help="Calibration settings (TOML); default: the bundled calibration/config.toml.")
+@click.option("--data", "data_path", type=click.Path(), default=None,
+              help="Observation file (CSV); default: the bundled Zhejiang observations.")
+@click.option("--method", default=None,
+              help="Optimiser: least-squares or differential-evolution; default: the "
+              "settings file's.")
+@click.option("--seed", type=int, default=None,
+              help="Seed of starts, evolution and MCMC; default: the settings file's.")
+@click.option("--out", "out_dir", type=click.Path(), default="calibration_fit",
+              show_default=True, help="Folder for the fitted parameters, tables and report.")
+@_errors_as_messages
+def calibrate(config_path, data_path, method, seed, out_dir):
+    """Fit the model to observations; write parameters, intervals, sample and a report."""
+    from sd_runner import output, runner
+
+    output.check_writable_dir(out_dir, "--out")
+    with _StageBars() as bars:
+        result = runner.calibrate(config_path, data_path, method, seed, progress=bars.update)
+    output.write_files(out_dir, runner.calibration_files(result))
+    click.echo(_calibration_summary(result))
+    click.echo(f"wrote {out_dir}", err=True)
+
+
+@cli.command()
+@click.option("--data", "data_path", type=click.Path(), required=True,
+              help="Observation file (CSV) in the project's format.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--config", "config_path", type=click.Path(), default=None,
+              help="Calibration settings whose series mappings apply; default: the bundled.")
+@_fit_options
+@_errors_as_messages
+def validate(data_path, as_json, config_path, fit_path, uncalibrated):
+    """Compare the fitted model with an observation file: each row and the statistics."""
+    import json
+
+    from sd_runner import runner
+
+    result = runner.validate(data_path, _chosen_fit(fit_path, uncalibrated), config_path)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=1, ensure_ascii=False))
+        return
+    columns = ["series", "cluster", "period_start", "period_end", "observed", "simulated",
+               "percent_error"]
+    click.echo(result.rows[columns].round(3).to_string(index=False))
+    click.echo("")
+    click.echo(result.statistics.round(4).to_string(index=False))
+    for skipped in result.skipped:
+        click.echo(f"not compared: line {skipped.observation.line} "
+                   f"{skipped.observation.label()}: {skipped.reason}", err=True)
+
+
+class _StageBars:
+    """One click progress bar per calibration stage, on standard error."""
+
+    LABELS = {"fit": "fitting", "profiles": "profile intervals", "mcmc": "MCMC sample"}
+
+    def __init__(self):
+        self.stage = None
+        self.bar = None
+        self.done = 0
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = click.progressbar(length=total, label=self.LABELS.get(stage, stage),
+                                         file=sys.stderr)
+            self.bar.__enter__()
+            self.done = 0
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _calibration_summary(result) -> str:
+    table = result.parameters
+    level = int(round(result.config.confidence * 100))
+    lines = [f"{result.method}, seed {result.seed}: chi-square {result.chi_square:.3f} on "
+             f"{result.dof} degrees of freedom ({len(result.rows)} rows); intervals scaled "
+             f"by {result.scale:.3f}", "", "Fit statistics:",
+             result.statistics.round(4).to_string(index=False), "",
+             f"Parameters ({level} % profile-likelihood intervals):"]
+    shown = table[["parameter", "estimate", f"profile_{level}_lower",
+                   f"profile_{level}_upper", "verdict"]]
+    with_width = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    lines.append(with_width)
+    if result.posterior is not None:
+        tau = result.posterior.longest_autocorrelation
+        kept = result.config.mcmc_steps - result.config.mcmc_burn
+        walkers = result.config.mcmc_walkers
+        lines += ["", f"MCMC: {walkers} walkers x {kept} kept steps, acceptance "
+                  f"{result.posterior.acceptance:.2f}, autocorrelation time up to {tau:.0f} "
+                  f"steps (the chain is {kept / tau:.0f} of them: about "
+                  f"{walkers * kept / tau:.0f} independent draws); "
+                  f"{len(result.posterior.sample)} parameter sets saved"]
+    seconds = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    lines.append("")
+    lines.append(f"time: {seconds}")
+    return "\n".join(lines)
 
 
 def _progress(message: str) -> None:

@@ -123,6 +123,7 @@ class SDModel:
             for name, info in self.variables.items()
             if info.kind == "Constant"
         }
+        self._base: dict[str, xr.DataArray | float] = {}  # set by set_parameters
         clock = self._pysd.time
         self._controls = {
             "INITIAL TIME": float(clock.initial_time()), "FINAL TIME": float(clock.final_time()),
@@ -140,9 +141,41 @@ class SDModel:
         raise KeyError(name)
 
     def default_value(self, name: str) -> xr.DataArray | float:
-        """The value of a constant as the ``.mdl`` defines it (a copy: safe to modify)."""
+        """The value a run gives a constant unless told otherwise: the ``.mdl``'s value, or
+        the one set by :meth:`set_parameters` (a copy: safe to modify)."""
         value = self._defaults[self.variable(name).name]
         return value.copy() if isinstance(value, xr.DataArray) else value
+
+    def set_parameters(self, assignments: dict[str, float]) -> None:
+        """Make ``assignments`` the values every later run starts from (a calibrated set).
+
+        Keys are Vensim names of constants, ``"Name"`` (every element) or
+        ``"Name[Element]"``; values are in the model's units.
+        """
+        for key, value in sorted(assignments.items(), key=lambda item: "[" in item[0]):
+            base, _, rest = key.partition("[")
+            try:
+                name = self.variable(base.strip()).name
+            except KeyError:
+                raise InputError(f"{key!r} is not a variable of the model") from None
+            if name not in self._defaults:
+                raise InputError(f"{key!r} is not a constant of the model, so it cannot be set")
+            current = self._defaults[name]
+            if not rest:
+                current = (xr.full_like(current, float(value), dtype=float)
+                           if isinstance(current, xr.DataArray) else float(value))
+            else:
+                element = rest.rstrip("]").strip()
+                if not isinstance(current, xr.DataArray) or len(current.dims) != 1:
+                    raise InputError(f"{key!r}: {name} has no single subscript to select from")
+                elements = {e.casefold(): e for e in current.coords[current.dims[0]].values}
+                if element.casefold() not in elements:
+                    raise InputError(f"{key!r}: {element!r} is not an element of "
+                                     f"{current.dims[0]}")
+                current = current.copy()
+                current.loc[{current.dims[0]: elements[element.casefold()]}] = float(value)
+            self._defaults[name] = current
+            self._base[name] = current
 
     def control(self, name: str) -> float:
         """A time control (``INITIAL TIME``, ``FINAL TIME``, ``TIME STEP``, ``SAVEPER``)."""
@@ -179,7 +212,8 @@ class SDModel:
                 # Division by zero inside a run becomes inf/nan, checked below.
                 warnings.simplefilter("ignore", RuntimeWarning)
                 frame = self._pysd.run(
-                    params=dict(params or {}), return_columns=return_columns, reload=True, **kwargs
+                    params={**self._base, **(params or {})}, return_columns=return_columns,
+                    reload=True, **kwargs
                 )
         except Exception as exc:  # any PySD failure is a run failure
             raise RunError(f"{self.path.name}: the run failed: {exc}") from None

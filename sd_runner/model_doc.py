@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from pathlib import Path
 
 from sd_runner.mdl_text import MdlEntry, read_mdl, split_top_level, stock_flows
@@ -18,6 +19,7 @@ END = "<!-- generated:end -->"
 
 #: Words in a comment that say where a value comes from, in the order they are looked for.
 BASIS_WORDS = (
+    ("estimated by calibration", "calibrated to data"),
     ("data row", "data"), ("export rows", "data"), ("derived", "derived from data"),
     ("paper", "paper"), ("literature", "literature"), ("assumed", "assumed"),
     ("lever", "policy input (off by default)"),
@@ -30,6 +32,8 @@ def basis(entry: MdlEntry) -> str:
     if entry.kind == "auxiliary":
         return "computed from other parameters"
     comment = entry.comment.casefold()
+    if BASIS_WORDS[0][0] in comment:  # a calibrated value's source is the calibration
+        return BASIS_WORDS[0][1]
     found = [(comment.find(word), label) for word, label in BASIS_WORDS if word in comment]
     return min(found)[1] if found else ""
 
@@ -59,8 +63,28 @@ def _value(entry: MdlEntry, ranges: dict[str, list[str]]) -> str:
     return numbers[0]
 
 
-def generated_markdown(mdl: str | Path) -> str:
-    """The generated part of the model README for ``mdl``."""
+def _calibrated(entry: MdlEntry, fitted: dict[str, float]) -> str:
+    values = []
+    for name, value in fitted.items():
+        base, _, element = name.partition("[")
+        if base.strip().casefold() == entry.name.casefold():
+            label = element.rstrip("]").strip()
+            values.append(f"{label} {value:.4g}" if label else f"{value:.4g}")
+    return "; ".join(values)
+
+
+def default_fit(mdl: str | Path) -> dict[str, float]:
+    """The committed fit beside the model's folder (``../calibration/fit``), if any."""
+    path = Path(mdl).resolve().parent.parent / "calibration" / "fit" / "parameters.toml"
+    if not path.is_file():
+        return {}
+    return {k: float(v) for k, v in tomllib.loads(path.read_text("utf-8"))["parameters"].items()}
+
+
+def generated_markdown(mdl: str | Path, fitted: dict[str, float] | None = None) -> str:
+    """The generated part of the model README for ``mdl``, with the calibrated values of
+    ``fitted`` (default: the committed fit) beside the ``.mdl``'s own."""
+    fitted = default_fit(mdl) if fitted is None else fitted
     entries = read_mdl(mdl)
     ranges = {e.name: [p for _, p in split_top_level(e.expression, ",")]
               for e in entries if e.kind == "subscript"}
@@ -73,11 +97,15 @@ def generated_markdown(mdl: str | Path) -> str:
             lines.append(f"| {_cell(e.label)} | {e.units} | {_cell(', '.join(inflows))} | "
                          f"{_cell(', '.join(outflows) or '-')} | {_cell(initial)} | {e.group} |")
     lines += ["", "### Parameters and initial values", "",
-              "| Name | Unit | Value | Basis | Source and meaning |", "|---|---|---|---|---|"]
+              "The calibrated column holds the committed fit (`calibration/fit/parameters.toml`), "
+              "which runs apply on top of the `.mdl`'s values.", "",
+              "| Name | Unit | Value | Basis | Calibrated | Source and meaning |",
+              "|---|---|---|---|---|---|"]
     for e in entries:
         if is_parameter(e):
             lines.append(f"| {_cell(e.label)} | {e.units} | {_cell(_value(e, ranges))} | "
-                         f"{basis(e) or '**missing**'} | {_cell(e.comment)} |")
+                         f"{basis(e) or '**missing**'} | {_calibrated(e, fitted)} | "
+                         f"{_cell(e.comment)} |")
     lines += ["", "### Time settings", "", "| Name | Value | Unit |", "|---|---|---|"]
     for e in entries:
         if e.name in _CONTROLS:

@@ -1,7 +1,8 @@
 """Where the bundled model, levers and scenarios live.
 
-In the repository they live once, in ``models/``; an installed wheel carries copies in
-``sd_runner/bundled/`` (see ``pyproject.toml``). The installed copy wins when present.
+In the repository they live once, in ``models/`` and ``calibration/``; an installed wheel
+carries copies in ``sd_runner/bundled/`` (see ``pyproject.toml``). The installed copy wins
+when present.
 """
 
 from __future__ import annotations
@@ -20,6 +21,32 @@ def bundled_dir() -> Path:
     raise FileNotFoundError(
         "the bundled model is missing: reinstall sd-runner (pip install .) from a full checkout"
     )
+
+
+def calibration_dir() -> Path:
+    """Folder holding ``config.toml``, ``data/`` and the committed fit ``fit/``."""
+    for folder in (_PACKAGE_DIR / "bundled" / "calibration", _PACKAGE_DIR.parent / "calibration"):
+        if (folder / "config.toml").is_file():
+            return folder
+    raise FileNotFoundError(
+        "the bundled calibration is missing: reinstall sd-runner (pip install .) from a full "
+        "checkout"
+    )
+
+
+def calibration_config_path() -> Path:
+    """The calibration settings that made the committed fit."""
+    return calibration_dir() / "config.toml"
+
+
+def observations_path() -> Path:
+    """The bundled Zhejiang observations."""
+    return calibration_dir() / "data" / "zhejiang_observations.csv"
+
+
+def fit_dir() -> Path:
+    """The committed fit: the default parameter set of every run."""
+    return calibration_dir() / "fit"
 
 
 def model_path() -> Path:

@@ -6,7 +6,7 @@ import functools
 import io
 from collections.abc import Callable
 
-from sd_runner import __version__
+from sd_runner import __version__, resources
 from sd_runner.comparison import Comparison, compare_runs
 from sd_runner.errors import InputError
 from sd_runner.levers import Lever, load_levers
@@ -26,20 +26,36 @@ def _quiet(_message: str) -> None:
 ENGINES = ("fast", "pysd")
 
 
-@functools.lru_cache(maxsize=2)
-def bundled_model(engine: str = "fast") -> SDModel:
-    """The bundled model, loaded once per process and engine.
+#: ``fit`` values: the committed calibration, or none (the ``.mdl``'s own values).
+CALIBRATED = "calibrated"
+UNCALIBRATED = "uncalibrated"
 
-    ``"fast"`` (default) runs the numba kernel compiled from the ``.mdl``; ``"pysd"`` runs
-    PySD's translation. Both give the same numbers (tests hold them to 1e-9).
+
+@functools.lru_cache(maxsize=4)
+def bundled_model(engine: str = "fast", fit: str = CALIBRATED) -> SDModel:
+    """The bundled model, loaded once per process, engine and parameter set.
+
+    ``engine``: ``"fast"`` (default) runs the numba kernel compiled from the ``.mdl``;
+    ``"pysd"`` runs PySD's translation. Both give the same numbers (tests hold them to 1e-9).
+
+    ``fit``: ``"calibrated"`` (default) applies the committed calibration
+    (``calibration/fit/parameters.toml``) on top of the ``.mdl``'s values;
+    ``"uncalibrated"`` keeps the ``.mdl``'s values; anything else is the path of a fit folder
+    or ``parameters.toml`` written by ``sd-runner calibrate``.
     """
     if engine == "pysd":
-        return SDModel()
-    if engine == "fast":
+        model = SDModel()
+    elif engine == "fast":
         from sd_runner.engine import FastModel
 
-        return FastModel()
-    raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+        model = FastModel()
+    else:
+        raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if fit != UNCALIBRATED:
+        from sd_runner.calibration.fitfile import read_fit
+
+        model.set_parameters(read_fit(resources.fit_dir() if fit == CALIBRATED else fit))
+    return model
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,27 +64,33 @@ def bundled_levers() -> dict[str, Lever]:
     return load_levers()
 
 
-def scenario(name_or_path: str, engine: str = "fast") -> Scenario:
+def scenario(name_or_path: str, engine: str = "fast", fit: str = CALIBRATED) -> Scenario:
     """A bundled or user scenario, checked against the bundled model."""
-    return load_scenario(name_or_path, bundled_levers(), bundled_model(engine))
+    return load_scenario(name_or_path, bundled_levers(), bundled_model(engine, fit))
 
 
-def run_one(name_or_path: str, progress: Progress = _quiet, engine: str = "fast") -> ScenarioRun:
+def run_one(name_or_path: str, progress: Progress = _quiet, engine: str = "fast",
+            fit: str = CALIBRATED) -> ScenarioRun:
     """Run one scenario with every variable of the model returned."""
-    chosen = scenario(name_or_path, engine)
-    progress(f"running {chosen.name} ({engine} engine)")
-    return run_scenario(bundled_model(engine), chosen)
+    chosen = scenario(name_or_path, engine, fit)
+    progress(f"running {chosen.name} ({engine} engine, {_fit_label(fit)})")
+    return run_scenario(bundled_model(engine, fit), chosen)
 
 
-def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast") -> Comparison:
+def _fit_label(fit: str) -> str:
+    return {CALIBRATED: "calibrated", UNCALIBRATED: "uncalibrated"}.get(fit, f"fit {fit}")
+
+
+def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
+            fit: str = CALIBRATED) -> Comparison:
     """Run ``names`` (every bundled scenario when empty) and the baseline, and compare them.
 
     Scenarios are all read and checked before the first run, so a bad file fails at once.
     """
     names = names or bundled_scenario_names()
-    chosen = [scenario(name, engine) for name in names]
+    chosen = [scenario(name, engine, fit) for name in names]
     if not any(s.name == REFERENCE for s in chosen):
-        chosen.insert(0, scenario(REFERENCE, engine))
+        chosen.insert(0, scenario(REFERENCE, engine, fit))
     chosen.sort(key=lambda s: s.name != REFERENCE)
     seen = set()
     unique = []
@@ -78,9 +100,10 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast")
             seen.add(s.name)
     runs = []
     for number, s in enumerate(unique, start=1):
-        progress(f"running {s.name} ({number}/{len(unique)}, {engine} engine)")
-        runs.append(run_scenario(bundled_model(engine), s))
-    clusters = bundled_model(engine).subscripts["Cluster"]
+        progress(f"running {s.name} ({number}/{len(unique)}, {engine} engine, "
+                 f"{_fit_label(fit)})")
+        runs.append(run_scenario(bundled_model(engine, fit), s))
+    clusters = bundled_model(engine, fit).subscripts["Cluster"]
     return compare_runs(runs, clusters, KEY_OUTCOMES)
 
 
@@ -103,15 +126,15 @@ def comparison_csvs(comparison: Comparison) -> dict[str, str]:
     return files
 
 
-def comparison_html(comparison: Comparison) -> str:
+def comparison_html(comparison: Comparison, fit: str = CALIBRATED) -> str:
     """The HTML report of a comparison."""
     from sd_runner.report import comparison_report
 
-    model = bundled_model()
+    model = bundled_model(fit=fit)
     return comparison_report(
         comparison,
         generated_by=f"sd-runner {__version__}, model {model.path.name} "
-        f"(sha256 {model.digest[:12]})",
+        f"(sha256 {model.digest[:12]}), {_fit_label(fit)} parameters",
     )
 
 
@@ -139,3 +162,58 @@ def describe_levers_and_scenarios() -> list[str]:
         # Listing needs names only: PySD's translation loads faster than the kernel.
         lines.append(f"  {name}  {scenario(name, 'pysd').description}")
     return lines
+
+
+# ---------------------------------------------------------------------- calibration
+def calibrate(config_path: str | None, data_path: str | None, method: str | None,
+              seed: int | None, progress=None):
+    """Calibrate the model (from the ``.mdl``'s own values) against an observation file.
+
+    Defaults: the bundled settings and observations. Returns a
+    :class:`~sd_runner.calibration.calibrate.Calibration`.
+    """
+    from sd_runner.calibration.calibrate import calibrate as run_calibration
+    from sd_runner.calibration.config import load_config
+    from sd_runner.calibration.optimize import METHODS
+    from sd_runner.observations import load_observations
+
+    if method is not None and method not in METHODS:
+        raise InputError(f"--method {method!r} is not an optimiser; use one of "
+                         f"{', '.join(METHODS)}")
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed {seed} must be 0 or more")
+    data = data_path or resources.observations_path()
+    observations = load_observations(data)
+    config = load_config(config_path or resources.calibration_config_path(), observations)
+    return run_calibration(bundled_model("fast", UNCALIBRATED), config, observations,
+                           data_path=_portable(data), method=method, seed=seed,
+                           progress=progress or (lambda *_: None))
+
+
+def _portable(path) -> str:
+    """The data path as the user gave it, or the bundled file's name (no machine paths)."""
+    return str(path) if not str(path).startswith(str(resources.calibration_dir())) \
+        else "bundled:" + str(resources.observations_path().name)
+
+
+def calibration_files(calibration) -> dict[str, str]:
+    """File name to text for a calibration's output folder, report included."""
+    from sd_runner.calibration.fitfile import fit_files
+    from sd_runner.calibration.report import fit_report
+
+    model = bundled_model("fast", UNCALIBRATED)
+    html = fit_report(calibration, generated_by=f"sd-runner {__version__}, model "
+                      f"{model.path.name} (sha256 {model.digest[:12]})")
+    return fit_files(calibration, html)
+
+
+def validate(data_path: str, fit: str = CALIBRATED, config_path: str | None = None):
+    """Compare a fitted model with any observation file (rows and statistics)."""
+    from sd_runner.calibration.config import load_config
+    from sd_runner.calibration.validate import validate as run_validation
+    from sd_runner.observations import load_observations
+
+    observations = load_observations(data_path)
+    # Priors play no part in comparing a fit with data, so their rows need not be present.
+    config = load_config(config_path or resources.calibration_config_path(), None)
+    return run_validation(bundled_model("fast", fit), config, observations)

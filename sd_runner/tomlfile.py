@@ -98,10 +98,10 @@ class TomlFile:
             raise self.error(key, f"{field} must be a table ([{field}]), not {value!r}")
         return value
 
-    def text_field(self, value: Any, key: str, field: str) -> str:
+    def text_field(self, value: Any, key: str, field: str, within: str | None = None) -> str:
         """``value`` as a string, or an error naming ``field``."""
         if not isinstance(value, str):
-            raise self.error(key, f"{field} must be a string in quotes, not {value!r}")
+            raise self.error(key, f"{field} must be a string in quotes, not {value!r}", within)
         return value
 
     def no_unknown_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sd_runner.simulation import KEY_OUTCOMES
+from sd_runner import runner
+from sd_runner.simulation import KEY_OUTCOMES, run_scenario
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +31,17 @@ def test_tidy_is_one_row_per_time_variable_and_element(bundled_runs):
     assert set(platform["element"]) == {""}
 
 
-def test_initial_values_come_from_the_data_rows(bundled_runs):
+def test_initial_values_come_from_the_data_rows_and_the_fit(bundled_runs):
+    from sd_runner import resources
+    from sd_runner.calibration.fitfile import read_fit
+
+    # The .mdl's own values are the 2003 export rows; runs start from the fitted rates.
+    plain = runner.bundled_model("fast", runner.UNCALIBRATED)
+    uncalibrated = run_scenario(plain, runner.scenario("baseline", fit=runner.UNCALIBRATED))
+    fitted = read_fit(resources.fit_dir())
     run = bundled_runs["baseline"]
     exports_2003 = {"Textile": 63.86, "Apparel": 91.40, "Footwear": 15.34, "Furniture": 7.20}
     for cluster, value in exports_2003.items():
-        assert run.series("Export Sales", cluster)[2003.0] == pytest.approx(value)
+        assert uncalibrated.series("Export Sales", cluster)[2003.0] == pytest.approx(value)
+        assert run.series("Export Sales", cluster)[2003.0] == pytest.approx(
+            fitted[f"Initial Export Sales[{cluster}]"], rel=1e-12)

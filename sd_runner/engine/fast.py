@@ -144,7 +144,7 @@ class FastModel(SDModel):
     def constants_vector(self, params: dict | None = None) -> np.ndarray:
         """Constants of the kernel with ``params`` (PySD-style) applied."""
         consts = self.kernel.compiled.constant_defaults.copy()
-        for name, value in (params or {}).items():
+        for name, value in {**self._base, **(params or {})}.items():
             self._apply(consts, name, value)
         return consts
 

@@ -1,0 +1,239 @@
+"""Calibrate the model: fit, fit statistics, intervals, identifiability and a posterior sample,
+carried by one result object."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sd_runner.calibration.config import CalibrationConfig
+from sd_runner.calibration.optimize import Optimum, fit
+from sd_runner.calibration.problem import CalibrationProblem, Skipped
+from sd_runner.calibration.statistics import statistics_table
+from sd_runner.calibration.uncertainty import (
+    Covariance,
+    Posterior,
+    ProfileInterval,
+    covariance,
+    profile_intervals,
+    sample_posterior,
+)
+from sd_runner.engine.fast import FastModel
+from sd_runner.observations import Observation
+
+#: Stage progress: (stage, done, total).
+Progress = Callable[[str, int, int], None]
+
+#: Correlation above which two estimates are reported as not separable.
+CORRELATION_LIMIT = 0.95
+#: Posterior sd over prior sd above which a parameter is reported as prior-dominated.
+PRIOR_DOMINATED = 0.7
+
+
+def _no_progress(_stage: str, _done: int, _total: int) -> None:
+    pass
+
+
+@dataclass
+class Calibration:
+    """Everything a calibration produced.
+
+    Attributes
+    ----------
+    names : list of str
+        Estimated parameters (Vensim names, ``Name[Element]`` for one element).
+    estimate : numpy.ndarray
+        Best values.
+    chi_square : float
+        Payoff at the best values (weighted squared errors plus prior terms).
+    dof : int
+        Rows plus priors minus estimated parameters.
+    scale : float
+        Factor by which intervals are widened: chi-square per degree of freedom when above
+        one, else one.
+    rows : pandas.DataFrame
+        One row per compared observation: observed, simulated, residuals, source.
+    statistics : pandas.DataFrame
+        Fit statistics per series and overall.
+    parameters : pandas.DataFrame
+        The identifiability table: estimate, bounds, standard error, profile interval,
+        posterior quantiles, prior, strongest correlation and a verdict.
+    correlation : pandas.DataFrame
+        Correlations of the estimates (linearised at the best fit).
+    trajectories : pandas.DataFrame
+        The compared variables at the best fit, every TIME STEP, in data units (flows per
+        year): the rows' ``observed_rate`` and ``simulated_rate`` are on the same footing.
+    """
+
+    config: CalibrationConfig
+    method: str
+    seed: int
+    names: list[str]
+    estimate: np.ndarray
+    chi_square: float
+    dof: int
+    scale: float
+    optimum: Optimum
+    covariance: Covariance
+    intervals: list[ProfileInterval] | None
+    posterior: Posterior | None
+    rows: pd.DataFrame
+    statistics: pd.DataFrame
+    parameters: pd.DataFrame
+    correlation: pd.DataFrame
+    skipped: list[Skipped]
+    trajectories: pd.DataFrame
+    data_path: str
+    data_digest: str
+    model_digest: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def values(self) -> dict[str, float]:
+        """The fitted parameter set: Vensim name to value."""
+        return {name: float(v) for name, v in zip(self.names, self.estimate, strict=True)}
+
+
+def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Observation],
+              *, data_path: str | Path = "", method: str | None = None,
+              seed: int | None = None, uncertainty: bool = True,
+              progress: Progress = _no_progress) -> Calibration:
+    """Fit ``config``'s parameters to ``observations``, then measure their uncertainty.
+
+    Parameters
+    ----------
+    model : FastModel
+        The compiled model; its values fill the constants not estimated and give the first
+        start. Use the ``.mdl``'s own values (not an earlier fit) for a reproducible fit.
+    config : CalibrationConfig
+        Parameters, bounds, priors, series and optimiser settings.
+    observations : list of Observation
+        The data.
+    method, seed : optional
+        Override the settings file's optimiser and seed.
+    uncertainty : bool
+        Also compute profile-likelihood intervals and the MCMC sample (the slow part).
+    progress : callable
+        ``progress(stage, done, total)`` for ``"fit"``, ``"profiles"`` and ``"mcmc"``.
+    """
+    method = method or config.method
+    seed = config.seed if seed is None else seed
+    seconds = {}
+    clock = time.perf_counter()
+    problem = CalibrationProblem(model, config, observations)
+    optimum = fit(problem, method, seed, config.starts, config.max_evaluations,
+                  lambda done, total: progress("fit", done, total), config.generations)
+    seconds["fit"] = time.perf_counter() - clock
+    estimate, best = optimum.estimate, optimum.cost
+    dof = problem.n_rows + problem.n_priors - len(estimate)
+    scale = max(1.0, best / dof) if dof > 0 else 1.0
+    cov = covariance(problem, estimate, scale)
+    intervals = posterior = None
+    if uncertainty:
+        clock = time.perf_counter()
+        intervals = profile_intervals(problem, estimate, best, scale, config.confidence,
+                                      cov.standard_error, config.max_evaluations,
+                                      lambda d, t: progress("profiles", d, t))
+        seconds["profiles"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        posterior = sample_posterior(problem, estimate, cov.standard_error, scale,
+                                     config.mcmc_walkers, config.mcmc_steps, config.mcmc_burn,
+                                     config.mcmc_thin, config.sample_size, seed,
+                                     lambda d, t: progress("mcmc", d, t))
+        seconds["mcmc"] = time.perf_counter() - clock
+    rows = fit_rows(problem, estimate)
+    data = Path(data_path)
+    return Calibration(
+        config=config, method=method, seed=seed, names=list(problem.names),
+        estimate=estimate, chi_square=best, dof=dof, scale=scale, optimum=optimum,
+        covariance=cov, intervals=intervals, posterior=posterior, rows=rows,
+        statistics=statistics_table(rows),
+        parameters=parameter_table(problem, estimate, cov, intervals, posterior,
+                                   config.confidence),
+        correlation=pd.DataFrame(cov.correlation, index=problem.names, columns=problem.names),
+        skipped=problem.skipped, trajectories=problem.trajectories(estimate),
+        data_path=str(data_path),
+        data_digest=hashlib.sha256(data.read_bytes()).hexdigest() if data.is_file() else "",
+        model_digest=model.digest, seconds=seconds,
+    )
+
+
+def fit_rows(problem: CalibrationProblem, theta: np.ndarray) -> pd.DataFrame:
+    """Every compared row with its observed and simulated value and residuals."""
+    simulated = problem.simulate(theta)[0]
+    observed = problem.observed
+    observed_rate = problem.as_rates(observed, theta)
+    simulated_rate = problem.as_rates(simulated, theta)
+    residual = problem.residuals(theta)[0][:problem.n_rows]
+    records = []
+    for target, sim, obs, res, o_s, s_s, o_r, s_r in zip(
+            problem.targets, simulated, observed, residual, problem.scaled(observed),
+            problem.scaled(simulated), observed_rate, simulated_rate, strict=True):
+        row = target.observation
+        records.append({
+            "series": row.series, "cluster": row.cluster,
+            "period_start": row.start.isoformat(), "period_end": row.end.isoformat(),
+            "unit": row.unit, "observed": obs, "simulated": float(sim),
+            "error": float(sim - obs), "percent_error": float((sim / obs - 1) * 100),
+            "weighted_residual": float(res), "observed_scaled": float(o_s),
+            "simulated_scaled": float(s_s), "observed_rate": float(o_r),
+            "simulated_rate": float(s_r), "variable": target.column, "basis": row.basis,
+            "line": row.line, "source": row.source,
+        })
+    return pd.DataFrame.from_records(records)
+
+
+def parameter_table(problem, estimate, cov, intervals, posterior, confidence) -> pd.DataFrame:
+    """The identifiability table: one row per estimated parameter."""
+    records = []
+    names = problem.names
+    level = int(round(confidence * 100))
+    for i, name in enumerate(names):
+        prior = problem.config.parameters[i].prior
+        corr = np.abs(cov.correlation[i]).copy()
+        corr[i] = 0
+        partner = int(np.argmax(corr)) if len(names) > 1 else i
+        record = {
+            "parameter": name, "estimate": float(estimate[i]),
+            "lower_bound": float(problem.lower[i]), "upper_bound": float(problem.upper[i]),
+            "standard_error": float(cov.standard_error[i]),
+            f"profile_{level}_lower": np.nan, f"profile_{level}_upper": np.nan,
+            "interval_reaches_bound": "",
+            "posterior_2.5": np.nan, "posterior_50": np.nan, "posterior_97.5": np.nan,
+            "posterior_sd": np.nan,
+            "prior_mean": prior.mean if prior else np.nan,
+            "prior_sd": prior.sd if prior else np.nan,
+            "most_correlated_with": names[partner] if partner != i else "",
+            "correlation": float(cov.correlation[i, partner]) if partner != i else np.nan,
+        }
+        reasons = []
+        if intervals is not None:
+            interval = intervals[i]
+            record[f"profile_{level}_lower"] = interval.lower
+            record[f"profile_{level}_upper"] = interval.upper
+            sides = [s for s, o in (("lower", interval.lower_open),
+                                    ("upper", interval.upper_open)) if o]
+            record["interval_reaches_bound"] = " and ".join(sides)
+            if sides:
+                reasons.append(f"not pinned down: the {level} % interval reaches the "
+                               f"{' and '.join(sides)} bound")
+        elif not np.isfinite(cov.standard_error[i]):
+            reasons.append("not pinned down: no information in the data")
+        if posterior is not None:
+            column = posterior.chain[:, i]
+            record["posterior_2.5"], record["posterior_50"], record["posterior_97.5"] = (
+                float(q) for q in np.percentile(column, [2.5, 50, 97.5]))
+            record["posterior_sd"] = float(column.std())
+            if prior and record["posterior_sd"] > PRIOR_DOMINATED * prior.sd:
+                reasons.append("prior-dominated: the data add little to the prior")
+        if partner != i and abs(cov.correlation[i, partner]) > CORRELATION_LIMIT:
+            reasons.append(f"confounded with {names[partner]} "
+                           f"(correlation {cov.correlation[i, partner]:+.2f})")
+        record["verdict"] = "; ".join(reasons) or "identified"
+        records.append(record)
+    return pd.DataFrame.from_records(records)

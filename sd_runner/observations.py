@@ -1,0 +1,208 @@
+"""Read observation files: one row per statistic observed over a period, with its source.
+
+The format is documented in ``calibration/data/README.md``. It is the column layout of the
+observation file the project started from, with the meaning of each field pinned down:
+
+``series, cluster, period_start, period_end, value, unit, basis, source[, evidence]``
+
+``period_start`` and ``period_end`` are ISO dates and the period includes both days;
+``basis`` begins with ``reported`` or ``derived`` (anything after that word is kept as a
+note). Every malformed row is rejected with the file, the line and the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from sd_runner.errors import InputError
+
+REQUIRED_COLUMNS = ("series", "cluster", "period_start", "period_end", "value", "unit",
+                    "basis", "source")
+OPTIONAL_COLUMNS = ("evidence",)
+BASES = ("reported", "derived")
+MAX_BYTES = 5_000_000  # observation files are a few kilobytes; refuse what cannot be one
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One observed value.
+
+    Attributes
+    ----------
+    series, cluster : str
+        What was observed and for which cluster (as the file names them, lower case).
+    start, end : datetime.date
+        First and last day of the period (inclusive).
+    value : float
+        The observed value, in ``unit``.
+    unit : str
+        Unit as the file gives it.
+    basis : str
+        ``"reported"`` (published as is) or ``"derived"`` (computed from reported figures).
+    basis_note : str
+        Anything the file adds after the basis word.
+    source, evidence : str
+        Where the value comes from, and the quoted text behind it.
+    line : int
+        Line of the file (1-based, header is line 1).
+    file : str
+        The file it was read from, as given.
+    """
+
+    series: str
+    cluster: str
+    start: dt.date
+    end: dt.date
+    value: float
+    unit: str
+    basis: str
+    basis_note: str
+    source: str
+    evidence: str
+    line: int
+    file: str = ""
+
+    @property
+    def where(self) -> str:
+        """``file:line`` for messages."""
+        return f"{self.file}:{self.line}" if self.file else f"line {self.line}"
+
+    @property
+    def start_year(self) -> float:
+        """Start of the period in decimal years (midnight at the start of ``start``)."""
+        return decimal_year(self.start)
+
+    @property
+    def end_year(self) -> float:
+        """End of the period in decimal years (midnight at the end of ``end``)."""
+        return decimal_year(self.end + dt.timedelta(days=1))
+
+    def label(self) -> str:
+        """``series/cluster/start..end`` for messages and tables."""
+        return f"{self.series}/{self.cluster}/{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+def decimal_year(day: dt.date) -> float:
+    """Midnight at the start of ``day`` as a decimal year (2008-07-01 -> 2008.4959)."""
+    first = dt.date(day.year, 1, 1)
+    length = (dt.date(day.year + 1, 1, 1) - first).days
+    return day.year + (day - first).days / length
+
+
+def load_observations(path: str | Path) -> list[Observation]:
+    """Read and check an observation file.
+
+    Parameters
+    ----------
+    path : path-like
+        A CSV file (UTF-8, header row) in the format described in the module docstring.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the line and the field of the first malformed row.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: observation file not found; check the path")
+    if not path.is_file():
+        raise InputError(f"{path}: is not a file; give an observation file (.csv)")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise InputError(f"{path}: {size} bytes is too large for an observation file (at most "
+                         f"{MAX_BYTES}); give the right file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise InputError(f"{path}:{line}: byte {exc.start} is not UTF-8; save the file as "
+                         "UTF-8 text") from None
+    if "\x00" in text:
+        raise InputError(f"{path}: contains NUL bytes; an observation file is CSV text")
+    if not text.strip():
+        raise InputError(f"{path}: the file is empty; it needs a header row "
+                         f"({','.join(REQUIRED_COLUMNS)}) and data rows")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as exc:
+        raise InputError(f"{path}:1: not valid CSV ({exc}); fix the header row") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"{path}:1: missing column(s) {', '.join(missing)}; the header must "
+                         f"name {','.join(REQUIRED_COLUMNS)}")
+    unknown = [c for c in header if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if unknown:
+        raise InputError(f"{path}:1: unknown column {unknown[0]!r}; allowed: "
+                         f"{', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}")
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise InputError(f"{path}:1: column {repeated[0]!r} appears twice; keep one")
+    rows: list[Observation] = []
+    seen: dict[tuple, int] = {}
+    try:
+        for fields in reader:
+            line = reader.line_num
+            if not any(f.strip() for f in fields):
+                continue
+            if len(fields) != len(header):
+                raise InputError(f"{path}:{line}: {len(fields)} fields for {len(header)} "
+                                 "columns; quote values that contain commas")
+            row = _observation(path, line, dict(zip(header, fields, strict=True)))
+            key = (row.series, row.cluster, row.start, row.end)
+            if key in seen:
+                raise InputError(f"{path}:{line}: duplicate of line {seen[key]} (same series, "
+                                 "cluster and period); keep one of them")
+            seen[key] = line
+            rows.append(row)
+    except csv.Error as exc:
+        raise InputError(f"{path}:{reader.line_num}: not valid CSV ({exc}); fix the quoting "
+                         "on that line") from None
+    if not rows:
+        raise InputError(f"{path}: no data rows under the header; add observations")
+    return rows
+
+
+def _observation(path: Path, line: int, raw: dict[str, str]) -> Observation:
+    where = f"{path}:{line}"
+    fields = {k: v.strip() for k, v in raw.items()}
+    for name in ("series", "cluster", "unit", "source"):
+        if not fields[name]:
+            raise InputError(f"{where}: field {name} is empty; every row needs its {name}")
+    start = _date(where, "period_start", fields["period_start"])
+    end = _date(where, "period_end", fields["period_end"])
+    if end < start:
+        raise InputError(f"{where}: period_end {end} is before period_start {start}; swap "
+                         "them or fix the dates")
+    try:
+        value = float(fields["value"])
+    except ValueError:
+        raise InputError(f"{where}: field value {fields['value']!r} is not a number; write "
+                         "it as digits with a decimal point (e.g. 91.40)") from None
+    if not math.isfinite(value):
+        raise InputError(f"{where}: field value is {fields['value']!r}; give a finite number "
+                         "or leave the row out")
+    word, _, note = fields["basis"].partition(" ")
+    if word.casefold() not in BASES:
+        raise InputError(f"{where}: field basis {fields['basis']!r} must begin with "
+                         "'reported' or 'derived'; say which the value is")
+    return Observation(
+        series=fields["series"].casefold(), cluster=fields["cluster"].casefold(),
+        start=start, end=end, value=value, unit=fields["unit"], basis=word.casefold(),
+        basis_note=note.strip(), source=fields["source"],
+        evidence=fields.get("evidence", ""), line=line, file=str(path),
+    )
+
+
+def _date(where: str, field: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{where}: field {field} {text!r} is not a date; write it as "
+                         "YYYY-MM-DD") from None

@@ -1,0 +1,170 @@
+"""`sd-runner calibrate` and `sd-runner validate`, through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import SHARED
+
+from sd_runner import resources
+from sd_runner.cli import cli
+
+#: The bundled settings with a short MCMC and fewer starts, so a test calibrates in seconds.
+QUICK = {
+    "starts = 12": "starts = 2",
+    "mcmc_steps = 10000": "mcmc_steps = 200",
+    "mcmc_burn = 2000": "mcmc_burn = 50",
+    "mcmc_thin = 40": "mcmc_thin = 5",
+    "sample_size = 1000": "sample_size = 100",
+}
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def one_line_error(result, code=2):
+    assert result.exit_code == code, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def quick_config(tmp_path_factory):
+    text = resources.calibration_config_path().read_text(encoding="utf-8")
+    for old, new in QUICK.items():
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path_factory.mktemp("config") / "quick.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def quick_fit(quick_config, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fit") / "fit"
+    result = invoke("calibrate", "--config", quick_config, "--out", out)
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_calibrate_writes_parameters_intervals_sample_and_report(quick_fit):
+    out, printed = quick_fit
+    assert sorted(os.listdir(out)) == sorted([
+        "parameters.toml", "parameters.cin", "identifiability.csv", "correlation.csv",
+        "rows.csv", "statistics.csv", "sample.csv", "report.html"])
+    fitted = tomllib.loads((out / "parameters.toml").read_text(encoding="utf-8"))
+    assert fitted["fit"]["method"] == "least-squares" and fitted["fit"]["seed"] == 2003
+    assert len(fitted["parameters"]) == 24
+    table = pd.read_csv(out / "identifiability.csv")
+    assert list(table["parameter"]) == list(fitted["parameters"])
+    assert (table["profile_95_lower"] <= table["estimate"]).all()
+    assert (table["estimate"] <= table["profile_95_upper"]).all()
+    assert pd.read_csv(out / "sample.csv").shape == (100, 24)
+    assert "chi-square" in printed and "Fit statistics" in printed
+    cin = (out / "parameters.cin").read_text(encoding="utf-8").splitlines()
+    assert cin[0].startswith("Initial Export Sales[Textile] = ")
+
+
+def test_the_same_command_twice_writes_the_same_files(quick_config, quick_fit, tmp_path):
+    first, _ = quick_fit
+    result = invoke("calibrate", "--config", quick_config, "--out", tmp_path / "again")
+    assert result.exit_code == 0, result.output
+    for name in os.listdir(first):
+        assert (first / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
+
+
+def test_runs_use_a_fit_given_on_the_command_line(quick_fit, tmp_path):
+    out, _ = quick_fit
+    fitted = tomllib.loads((out / "parameters.toml").read_text(encoding="utf-8"))
+    csv = tmp_path / "baseline.csv"
+    result = invoke("run", "baseline", "--fit", out, "--out", csv)
+    assert result.exit_code == 0, result.output
+    first = pd.read_csv(csv).iloc[0]
+    assert first["Export Sales[Textile]"] == pytest.approx(
+        fitted["parameters"]["Initial Export Sales[Textile]"], rel=1e-12)
+    plain = tmp_path / "plain.csv"
+    assert invoke("run", "baseline", "--uncalibrated", "--out", plain).exit_code == 0
+    assert pd.read_csv(plain).iloc[0]["Export Sales[Textile]"] == pytest.approx(63.86)
+
+
+def test_calibrate_with_differential_evolution_reaches_the_same_optimum(quick_config,
+                                                                         quick_fit, tmp_path):
+    out, _ = quick_fit
+    result = invoke("calibrate", "--config", quick_config, "--method",
+                    "differential-evolution", "--seed", 7, "--out", tmp_path / "de")
+    assert result.exit_code == 0, result.output
+    least = tomllib.loads((out / "parameters.toml").read_text(encoding="utf-8"))["fit"]
+    evolved = tomllib.loads((tmp_path / "de" / "parameters.toml").read_text(encoding="utf-8"))
+    assert evolved["fit"]["method"] == "differential-evolution"
+    assert evolved["fit"]["seed"] == 7
+    assert evolved["fit"]["chi_square"] == pytest.approx(least["chi_square"], rel=1e-6)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("--method", "simplex"), "--method 'simplex' is not an optimiser"),
+    (("--seed", "-3"), "--seed -3 must be 0 or more"),
+    (("--data", "missing.csv"), "missing.csv: observation file not found"),
+    (("--config", "missing.toml"), "missing.toml: calibration settings file not found"),
+])
+def test_bad_calibrate_options_fail_in_one_line_and_write_nothing(tmp_path, args, expected):
+    out = tmp_path / "fit"
+    result = invoke("calibrate", *args, "--out", out)
+    assert expected in one_line_error(result)
+    assert not out.exists()
+
+
+def test_calibrate_refuses_an_unwritable_out(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    assert "is a file; give a folder" in one_line_error(invoke("calibrate", "--out", blocker))
+
+
+def test_validate_json_has_rows_and_stats(tmp_path):
+    result = invoke("validate", "--data", resources.observations_path(), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert len(data["rows"]) == 34
+    for row in data["rows"]:
+        assert {"series", "cluster", "period_start", "period_end", "observed",
+                "simulated"} <= set(row)
+    assert {"exports", "export_delivery_share", "new_product_rate", "profit_tax_rate",
+            "overall"} <= set(data["stats"])
+    assert data["stats"]["exports"]["mape_percent"] < 10
+    reasons = {s["reason"] for s in data["skipped"]}
+    assert any("four clusters" in r for r in reasons)
+
+
+@pytest.mark.skipif(not (SHARED / "data").is_dir(), reason="../shared is not beside the project")
+def test_validate_reads_the_original_collection(tmp_path):
+    result = invoke("validate", "--data", SHARED / "data" / "zhejiang_observations.csv")
+    assert result.exit_code == 0, result.output
+    assert "exports" in result.output and "overall" in result.output
+
+
+def test_validate_compares_rows_after_the_fitting_period(tmp_path):
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "series,cluster,period_start,period_end,value,unit,basis,source\n"
+        "exports,textile,2015-01-01,2015-12-31,400,100 million USD,reported,test\n"
+        "exports,apparel,2016-01-01,2016-08-31,250,100 million USD,reported,test\n",
+        encoding="utf-8")
+    data = json.loads(invoke("validate", "--data", later, "--json").output)
+    assert [r["period_end"] for r in data["rows"]] == ["2015-12-31", "2016-08-31"]
+    assert all(r["simulated"] > 0 for r in data["rows"])
+
+
+def test_validate_rejects_bad_rows_with_the_line(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("series,cluster,period_start,period_end,value,unit,basis,source\n"
+                   "exports,textile,2015-01-01,2015-12-31,400,100 million USD,reported,t\n"
+                   "exports,silk,2015-01-01,2015-12-31,400,100 million USD,reported,t\n",
+                   encoding="utf-8")
+    message = one_line_error(invoke("validate", "--data", bad))
+    assert f"{bad}:3:" in message and "'silk'" in message
