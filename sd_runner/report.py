@@ -8,9 +8,7 @@ the same bytes.
 
 from __future__ import annotations
 
-import html
 import math
-import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,6 +18,11 @@ from plotly.subplots import make_subplots
 
 from sd_runner.comparison import Comparison
 from sd_runner.errors import InputError
+from sd_runner.html_page import PAGE_CSS as _CSS
+from sd_runner.html_page import plotly_text as _plotly_text
+from sd_runner.html_page import slug as _slug
+from sd_runner.html_page import text as _text
+from sd_runner.html_page import unique_ids as _unique_ids
 from sd_runner.simulation import ScenarioRun
 
 DEFAULT_TITLE = "Value-chain capture in Zhejiang's labour-intensive clusters: scenario comparison"
@@ -245,27 +248,6 @@ SCENARIO_COLOURS = (
 )
 
 _REFERENCE_ROW = ' class="reference"'
-
-_CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;
-       max-width: 1200px; padding: 1em 2em 3em; color: #222; line-height: 1.45; }
-h1 { font-size: 1.6em; margin-bottom: 0.2em; }
-h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
-h3 { margin-top: 1.6em; }
-.meta { color: #555; }
-.swatch { display: inline-block; width: 1.6em; height: 0.35em; vertical-align: middle;
-          margin-right: 0.4em; border-radius: 2px; }
-.swatch.reference { height: 0; border-top: 3px dashed #222; background: none !important; }
-table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.92em; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; vertical-align: top; }
-th { background: #f4f4f4; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.reference td { background: #fafafa; }
-.caption { color: #444; margin: 0.2em 0 1em; }
-.loop-path { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.88em; }
-
-"""
-
 
 def comparison_report(
     comparison: Comparison,
@@ -643,19 +625,6 @@ def _model_section() -> str:
 # --------------------------------------------------------------------------------- helpers
 
 
-def _text(value: object) -> str:
-    """``value`` as HTML text, escaped."""
-    return html.escape(str(value))
-
-
-def _plotly_text(value: object) -> str:
-    """``value`` as a plotly label: plotly.js reads tags in labels and decodes ``&lt;`` etc.
-
-    Only ``&``, ``<`` and ``>`` are escaped, since plotly.js does not decode ``&quot;``.
-    """
-    return html.escape(str(value), quote=False)
-
-
 def _colours(count: int) -> list[str]:
     return [REFERENCE_COLOUR] + [
         SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)] for i in range(count - 1)
@@ -667,15 +636,3 @@ def _swatch(index: int, colours: list[str]) -> str:
     return f'<span class="{kind}" style="background:{colours[index]}"></span>'
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "outcome"
-
-
-def _unique_ids(ids: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    unique = []
-    for candidate in ids:
-        count = seen.get(candidate, 0)
-        seen[candidate] = count + 1
-        unique.append(candidate if count == 0 else f"{candidate}-{count + 1}")
-    return unique

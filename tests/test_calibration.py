@@ -93,7 +93,8 @@ def test_bundled_settings_map_every_series_and_resolve_priors_from_data(config):
     (('kind = "flow"', 'kind = "stock"'), "kind 'stock' must be one of"),
     (('sigma = 0.05', 'sigma = -1'), "sigma and factor must be positive"),
     (('mcmc_walkers = 64', 'mcmc_walkers = 7'), "mcmc_walkers 7 must be even"),
-    (('cluster = "textile", factor', 'cluster = "silk", factor'), "matches 0 observation rows"),
+    (('cluster = "textile", factor', 'cluster = "silk", factor'),
+     "matches 0 rows of the observation file"),
     (('[fit]', '[fit]\ncolour = 1'), "unknown key 'colour'"),
 ])
 def test_bad_settings_name_the_line_and_the_fix(tmp_path, observations, change, expected):
@@ -284,3 +285,20 @@ def test_committed_fit_is_reproduced_from_its_settings_data_and_seed(tmp_path):
     sample_old = pd.read_csv(committed / "sample.csv")
     assert sample_new.shape == sample_old.shape == (1000, len(expected))
     assert ((sample_new.mean() - sample_old.mean()).abs() <= 0.1 * width.to_numpy()).all()
+
+
+def test_committed_fit_was_made_from_the_current_model_settings_and_data():
+    """Editing the model, the settings or the data without rerunning calibration/run.sh
+    fails here, not silently in every run."""
+    import hashlib
+    import tomllib
+
+    made = tomllib.loads((resources.fit_dir() / "parameters.toml").read_text("utf-8"))["fit"]
+
+    def digest(path):
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    assert made["model_sha256"] == digest(resources.model_path()), "rerun calibration/run.sh"
+    assert made["settings_sha256"] == digest(resources.calibration_config_path())
+    assert made["data_sha256"] == digest(resources.observations_path())
+    assert made["method"] == "least-squares" and made["seed"] == 2003  # as run.sh says

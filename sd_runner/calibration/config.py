@@ -302,7 +302,8 @@ def _prior(source: TomlFile, name: str, raw, observations: list[Observation]) ->
         rows = [o for o in observations if o.series == series and o.cluster == cluster]
         if len(rows) != 1:
             raise source.error(name, f"{name}: the prior refers to {series}/{cluster}, which "
-                               f"matches {len(rows)} observation rows; it must match one")
+                               f"matches {len(rows)} rows of the observation file; it must "
+                               "match one: fix the file or the prior")
         factor = source.number(table.get("factor", 1.0), name, "prior factor")
         relative = source.number(table.get("relative_sd"), name, "prior relative_sd")
         mean = rows[0].value * factor

@@ -21,8 +21,12 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 from scipy import stats
 
+from sd_runner.html_page import PAGE_CSS as _CSS
+from sd_runner.html_page import plotly_text as _plotly_text
+from sd_runner.html_page import slug as _slug
+from sd_runner.html_page import text as _text
+from sd_runner.html_page import unique_ids as _unique_ids
 from sd_runner.observations import decimal_year
-from sd_runner.report import _CSS, _plotly_text, _slug, _text, _unique_ids
 
 if TYPE_CHECKING:
     from sd_runner.calibration.calibrate import Calibration
