@@ -199,6 +199,33 @@ def validate(data_path, as_json, config_path, fit_path, uncalibrated):
                    f"{skipped.observation.label()}: {skipped.reason}", err=True)
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@_errors_as_messages
+def loops(as_json):
+    """List every feedback loop of the model: id, polarity, name and variables."""
+    import json
+
+    from sd_runner import runner
+
+    found = runner.loop_inventory()
+    if as_json:
+        records = [{"id": loop.id, "polarity": loop.polarity, "name": loop.name,
+                    "variables": list(loop.variables), "stocks": list(loop.stocks),
+                    "links": [{"from": k.source, "to": k.target, "kind": k.kind,
+                               "polarity": {1: "+", -1: "-", 0: "?"}[k.polarity]}
+                              for k in loop.links]} for loop in found]
+        click.echo(json.dumps({"loops": records}, indent=1))
+        return
+    counts = {p: sum(loop.polarity == p for loop in found) for p in ("R", "B", "?")}
+    click.echo(f"{len(found)} feedback loops: {counts['R']} reinforcing, {counts['B']} "
+               f"balancing, {counts['?']} whose polarity changes with the state")
+    for loop in found:
+        name = f"  [{loop.name}]" if loop.name else ""
+        click.echo(f"{loop.id} {loop.polarity} {len(loop.variables):2d}{name}  "
+                   + " -> ".join(loop.variables))
+
+
 class _StageBars:
     """One click progress bar per calibration stage, on standard error."""
 

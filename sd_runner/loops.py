@@ -8,13 +8,14 @@ once, not in the feedback of a run. Subscripts are not expanded: a loop through
 ``Buyer Dependence[Cluster]`` is one loop, repeated in every cluster.
 
 Each edge's polarity is the sign of the partial derivative of ``z``'s equation in ``x``,
-worked out on the equation's syntax: ``+`` and ``-``, products and quotients (using the sign
-the factors take over a baseline run: every quantity of this model is non-negative), ``EXP``,
-``LN``, ``SQRT``, ``MIN``, ``MAX``, lookups by the slope of their table, and the branches of
-``IF THEN ELSE``. Where the sign cannot be known (``x`` in a condition, a factor that changes
-sign, a table that rises and falls) the edge, and every loop through it, is undetermined
-(``"?"``). A loop's polarity is the product of its edges' (``R`` reinforcing, ``B``
-balancing).
+worked out on the equation's syntax: sums and differences, products and quotients (signed
+with the interval each factor stays in: its values over a baseline run for variables, its own
+values for constants), the saturating ``x / (x + k)``, ``EXP``, ``LN``, ``SQRT``, ``MIN``,
+``MAX``, lookups by the slope of their table, and the branches of ``IF THEN ELSE``. Where the
+sign is not fixed (``x`` in a condition, a factor whose sign changes, a table that rises and
+falls, logistic growth written in one equation) the edge, and every loop through it, is
+undetermined (``"?"``): its polarity changes with the state. A loop's polarity is the
+product of its edges' (``R`` reinforcing, ``B`` balancing).
 
 Every loop is found (Johnson's algorithm, :func:`networkx.simple_cycles`) up to
 ``max_loops``; its identifier is a hash of its variables in canonical order (starting from
@@ -224,7 +225,9 @@ class CausalGraph:
             elif operator == "*":
                 d, v = _add(_times(d, _sign_of(v2)), _times(d2, _sign_of(v))), _product(v, v2)
             elif operator == "/":
-                d = _add(_times(d, _sign_of(v2)), _neg(_times(d2, _sign_of(v))))
+                saturating = self._saturation(arguments, argument, source)
+                d = saturating if saturating is not None else _add(
+                    _times(d, _sign_of(v2)), _neg(_times(d2, _sign_of(v))))
                 v = _product(v, _reciprocal(v2))
             elif operator == "^" and d2 is None and v[0] >= 0 and v2[0] == v2[1]:
                 d = _times(d, 1 if v2[0] > 0 else -1)
@@ -233,6 +236,26 @@ class CausalGraph:
                 d = 0 if (d is not None or d2 is not None) else None
                 v = _ANY
         return d, v
+
+    def _saturation(self, arguments, denominator, source) -> int | None:
+        """The sign of ``x / (x + k)`` in the source when ``k`` does not depend on it: that of
+        ``x`` times that of ``k`` (the quotient saturates toward 1). None for other forms."""
+        if len(arguments) != 2 or not isinstance(denominator, ae.ArithmeticStructure):
+            return None
+        numerator = arguments[0]
+        terms = list(denominator.arguments)
+        if set(denominator.operators) != {"+"} or numerator not in terms:
+            return None
+        rest = [term for term in terms if term is not numerator and term != numerator]
+        if len(rest) != len(terms) - 1:
+            return None
+        signs = [self._sign(term, source) for term in rest]
+        if any(d is not None for d, _ in signs):
+            return None
+        rest_sign = 1
+        for _, interval in signs:
+            rest_sign *= _sign_of(interval)
+        return _times(self._sign(numerator, source)[0], rest_sign)
 
     def _call(self, ast, source):
         function = ast.function.reference if isinstance(ast.function, ae.ReferenceStructure) \

@@ -59,6 +59,11 @@ def levers_path() -> Path:
     return bundled_dir() / "levers.toml"
 
 
+def loop_names_path() -> Path:
+    """Human names of the model's main feedback loops."""
+    return bundled_dir() / "loops.toml"
+
+
 def scenarios_dir() -> Path:
     """Folder of the bundled scenario files."""
     return bundled_dir() / "scenarios"

@@ -217,3 +217,17 @@ def validate(data_path: str, fit: str = CALIBRATED, config_path: str | None = No
     # Priors play no part in comparing a fit with data, so their rows need not be present.
     config = load_config(config_path or resources.calibration_config_path(), None)
     return run_validation(bundled_model("fast", fit), config, observations)
+
+
+# ---------------------------------------------------------------------- loops
+def loop_inventory(fit: str = CALIBRATED):
+    """Every feedback loop of the bundled model, named where ``models/loops.toml`` names it.
+
+    Products and quotients are signed with the ranges variables take over the baseline run.
+    """
+    from sd_runner.loops import CausalGraph, load_loop_names, named_loops, value_ranges
+
+    model = bundled_model("fast", fit)
+    frame = run_scenario(model, scenario(REFERENCE, "fast", fit)).frame
+    graph = CausalGraph(model.path, value_ranges(frame))
+    return named_loops(graph.loops(), load_loop_names(resources.loop_names_path()))

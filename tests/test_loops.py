@@ -108,6 +108,29 @@ Births= Population * 0.5 * (1 - Population / 1000)
     assert loop.polarity == "?"
 
 
+def test_a_saturating_quotient_keeps_its_sign(tmp_path):
+    path = write_model(tmp_path, """
+Knowledge= INTEG (Learning, 1)
+	~	Idea
+	~		|
+
+Learning= Strength * 2
+	~	Idea/Year
+	~		|
+
+Strength= Knowledge / (Knowledge + Half Strength Knowledge)
+	~	Dmnl
+	~		|
+
+Half Strength Knowledge= 10
+	~	Idea
+	~		|
+""")
+    (loop,) = CausalGraph(path, {"Knowledge": (1, 100), "Learning": (0, 2),
+                                 "Strength": (0, 1)}).loops()
+    assert loop.polarity == "R"  # x / (x + k) rises with x although x is on both sides
+
+
 def test_ids_are_stable_under_rotation_and_differ_between_loops():
     assert loop_id(["A", "B", "C"]) == loop_id(["B", "C", "A"]) == loop_id(["C", "A", "B"])
     assert loop_id(["A", "B", "C"]) != loop_id(["A", "C", "B"])
@@ -138,3 +161,49 @@ def test_the_model_contains_the_papers_loops_with_their_polarities(inventory):
     assert by_id[loop_id(decay)].polarity == "B"
     domestic = ("Domestic Sales", "Domestic Sales Growth")
     assert by_id[loop_id(domestic)].polarity == "R"
+
+
+def test_every_named_loop_is_a_loop_of_the_model(inventory):
+    from sd_runner.loops import load_loop_names, named_loops
+
+    _, loops = inventory
+    names = load_loop_names(REPO / "models" / "loops.toml")
+    assert len(names) >= 8
+    named = [loop for loop in named_loops(loops, names) if loop.name]
+    assert len(named) == len(names)
+    by_code = {loop.name.split()[0]: loop for loop in named}
+    for code, loop in by_code.items():
+        # The codes say what the paper's story says; the polarities come from the equations.
+        assert loop.polarity == {"R": "R", "B": "B", "E": "?"}[code[0]], (code, loop)
+
+
+def test_a_renamed_variable_breaks_the_names_not_the_report(inventory, tmp_path):
+    from sd_runner.errors import InputError
+    from sd_runner.loops import load_loop_names, named_loops
+
+    _, loops = inventory
+    text = (REPO / "models" / "loops.toml").read_text(encoding="utf-8")
+    path = tmp_path / "loops.toml"
+    path.write_text(text.replace('"R and D Depreciation"', '"R&D Depreciation"'), "utf-8")
+    with pytest.raises(InputError, match="B4 .*is not a feedback loop of the model"):
+        named_loops(loops, load_loop_names(path))
+
+
+def test_loops_command_lists_every_loop_as_json(inventory):
+    import json
+
+    from click.testing import CliRunner
+
+    from sd_runner.cli import cli
+
+    result = CliRunner().invoke(cli, ["loops", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)["loops"]
+    _, loops = inventory
+    assert [entry["id"] for entry in listed] == [loop.id for loop in loops]
+    named = {entry["name"].split()[0] for entry in listed if entry["name"]}
+    assert {"R1", "R2", "R3", "R4", "R5", "B1"} <= named
+    for entry in listed:
+        assert entry["polarity"] in ("R", "B", "?")
+        assert len(entry["links"]) == len(entry["variables"])
+        assert entry["stocks"]
