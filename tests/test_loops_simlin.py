@@ -1,0 +1,105 @@
+"""Our loop inventory against Simlin's (pysimlin), which finds loops with its own parser."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from conftest import REPO
+
+from sd_runner.loops import CausalGraph, _canonical, value_ranges
+
+simlin = pytest.importorskip("simlin")
+
+MODEL = REPO / "models" / "value_chain_capture.mdl"
+POLARITY = {"R": "R", "B": "B", "U": "?"}
+
+
+def _vensim_names(graph: CausalGraph, variables) -> tuple[str, ...]:
+    """Simlin's names (``brand_equity[apparel]``) as Vensim names, elements dropped."""
+    names = {" ".join(n.replace("_", " ").split()).lower(): n for n in graph.elements}
+    return _canonical(names[v.partition("[")[0].replace("_", " ")] for v in variables)
+
+
+def _simlin_loops(path, analyze: bool):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Simlin warns that it switches to loop discovery
+        model = simlin.load(str(path))
+        return model.analyze(timeout=None) if analyze else model.loops
+
+
+def test_textbook_models_give_the_same_loops_and_polarities(tmp_path):
+    from test_loops import write_model
+
+    path = write_model(tmp_path, """
+Population= INTEG (Births - Deaths, 10)
+	~	People
+	~		|
+
+Births= Population * Fractional Growth
+	~	People/Year
+	~		|
+
+Fractional Growth= Maximum Growth * (1 - Population / Capacity)
+	~	1/Year
+	~		|
+
+Deaths= Population / Lifetime
+	~	People/Year
+	~		|
+
+Lifetime= 20
+	~	Year
+	~		|
+
+Maximum Growth= 0.5
+	~	1/Year
+	~		|
+
+Capacity= 1000
+	~	People
+	~		|
+""")
+    ranges = {"Population": (10, 1000), "Births": (0, 125), "Deaths": (0, 50),
+              "Fractional Growth": (0, 0.5)}
+    graph = CausalGraph(path, ranges)
+    ours = {loop.variables: loop.polarity for loop in graph.loops()}
+    theirs = {_vensim_names(graph, loop.variables): POLARITY[str(loop.polarity)]
+              for loop in _simlin_loops(path, analyze=False)}
+    assert ours == theirs
+    assert sorted(ours.values()) == ["B", "B", "R"]
+
+
+@pytest.fixture(scope="module")
+def our_model_loops(model):
+    frame = model.run()
+    graph = CausalGraph(MODEL, value_ranges(frame))
+    zero = {column.partition("[")[0] for column in frame.columns}
+    zero = {name for name in zero
+            if all((frame[c] == 0).all() for c in frame.columns if c.partition("[")[0] == name)}
+    return graph, {loop.variables: loop for loop in graph.loops()}, zero
+
+
+def test_every_loop_simlin_finds_in_our_model_is_ours_with_the_same_polarity(our_model_loops):
+    graph, ours, _ = our_model_loops
+    analysis = _simlin_loops(MODEL, analyze=True)
+    assert analysis.enumeration_complete and analysis.loops
+    for loop in analysis.loops:
+        key = _vensim_names(graph, loop.variables)
+        assert key in ours, loop
+        assert ours[key].polarity == POLARITY[str(loop.polarity)[0]], loop
+
+
+def test_loops_simlin_leaves_out_are_inactive_or_below_its_cutoff(model, our_model_loops):
+    """Simlin lists the loops active in a baseline run: those through a lever's flow (zero
+    without the lever) are left out, and it drops loops contributing under 0.1 %. Every other
+    loop of ours is one of its enumerated ones, cluster by cluster."""
+    graph, ours, zero = our_model_loops
+    analysis = _simlin_loops(MODEL, analyze=True)
+    active = [loop for loop in ours.values() if not set(loop.variables) & zero]
+    per_element = sum(4 if any(model.variable(v).subscripts for v in loop.variables) else 1
+                      for loop in active)
+    assert per_element == analysis.universe_loops
+    found = {_vensim_names(graph, loop.variables) for loop in analysis.loops}
+    inactive = set(ours) - {loop.variables for loop in active}
+    assert inactive and not found & inactive
