@@ -103,3 +103,58 @@ def test_loops_simlin_leaves_out_are_inactive_or_below_its_cutoff(model, our_mod
     found = {_vensim_names(graph, loop.variables) for loop in analysis.loops}
     inactive = set(ours) - {loop.variables for loop in active}
     assert inactive and not found & inactive
+
+
+# ---------------------------------------------------------------------- loop scores
+def test_relative_loop_scores_equal_simlins_on_textbook_models(tmp_path):
+    import numpy as np
+    from test_dominance import GOAL, LOGISTIC, TWO_LOOPS
+    from test_loops import write_model
+
+    from sd_runner.dominance import loop_scores
+    from sd_runner.engine import FastModel
+
+    for number, equations in enumerate((GOAL, LOGISTIC, TWO_LOOPS)):
+        folder = tmp_path / str(number)
+        folder.mkdir()
+        path = write_model(folder, equations)
+        model = FastModel(path)
+        graph = CausalGraph(path, value_ranges(model.run()))
+        ours = loop_scores(model, graph.loops())
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reference = simlin.load(str(path))
+            with reference.simulate(enable_ltm=True) as sim:
+                sim.run_to_end()
+                times = sim.get_run().results.index.to_numpy()
+                for loop in reference.loops:
+                    key = set(_vensim_names(graph, loop.variables))
+                    (column,) = [i for i, inst in enumerate(ours.instances)
+                                 if set(inst.loop.variables) == key]
+                    at_saved = np.interp(times, ours.times, ours.relative[:, column])
+                    theirs = np.asarray(sim.get_relative_loop_score(loop.id))
+                    np.testing.assert_allclose(at_saved, theirs, atol=1e-9)
+
+
+def test_relative_loop_scores_equal_simlins_on_our_model_cluster_by_cluster():
+    """Simlin reads the .mdl's own values, so the comparison runs the uncalibrated model."""
+    import numpy as np
+
+    from sd_runner import runner
+    from sd_runner.dominance import loop_scores
+
+    model = runner.bundled_model("fast", runner.UNCALIBRATED)
+    loops = runner.loop_inventory(runner.UNCALIBRATED)
+    ours = loop_scores(model, loops)
+    graph = CausalGraph(MODEL)
+    clusters = {e.casefold(): e for e in model.subscripts["Cluster"]}
+    saved = np.searchsorted(ours.times, model.time_axis().times - 1e-9)
+    analysis = _simlin_loops(MODEL, analyze=True)
+    for loop in analysis.loops:
+        elements = {v.partition("[")[2].rstrip("]") for v in loop.variables} - {""}
+        element = clusters[elements.pop()] if elements else ""
+        key = set(_vensim_names(graph, loop.variables))
+        (column,) = [i for i, inst in enumerate(ours.instances)
+                     if set(inst.loop.variables) == key and inst.element == element]
+        np.testing.assert_allclose(ours.relative[saved, column],
+                                   np.asarray(loop.behavior_time_series), atol=1e-9)

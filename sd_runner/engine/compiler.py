@@ -90,6 +90,12 @@ class CompiledModel:
     ranges: dict
     controls: dict
     static_constants: set = field(default_factory=set)
+    #: slot -> its expression during the run, for the slots that change (in ``v``, ``x``,
+    #: ``c``, ``t``); state -> the expression of its derivative; and whether every state is a
+    #: plain integral (no delay buffers, discrete updates or clamps). Loop analysis reads them.
+    equations: dict = field(default_factory=dict)
+    derivatives: dict = field(default_factory=dict)
+    plain_states: bool = True
 
 
 def _clean(name: str) -> str:
@@ -873,6 +879,10 @@ class _Compiler:
             dims=dict(self.dims),
             ranges=dict(self.ranges),
             controls=dict(self.controls),
+            equations={int(t[2:-1]): by_target[t].step_code for t in step_order},
+            derivatives={state: code for state, code, _deps in self.derivatives},
+            plain_states=not (self.pre_derivative or self.discrete or self.buffers
+                              or self.clamps),
         )
 
     def _describe(self, cycle) -> str:

@@ -1,0 +1,182 @@
+"""Loops That Matter: how much each feedback loop drives the behaviour, at every time step.
+
+Link scores follow Schoenberg, Davidsen and Eberlein (2020), with the flow-to-stock score as
+corrected by Schoenberg, Hayward and Eberlein (2023), written with flow rates so that it does
+not scale with TIME STEP:
+
+- ``x -> z``, ``z`` not a stock: ``|dx_z / dz| * sign(dx_z / dx)``, where ``dz`` is the change
+  of ``z`` over the last step and ``dx_z`` the change ``z`` would have made had only ``x``
+  changed (``z``'s equation re-evaluated with ``x`` at its new value, every other input and
+  time at their previous ones); 0 when ``dz`` or ``dx`` is 0.
+- ``f -> S``, ``f`` a flow of stock ``S``: ``+-|df_net / dnet|``, ``+`` for an inflow and
+  ``-`` for an outflow, where ``net`` is the stock's net flow and ``df_net`` the change of the
+  net flow due to ``f`` alone.
+
+A loop's score is the product of its links' scores; its relative score is its score over the
+sum of the absolute scores of the loops in its partition (the loops that share stocks, here
+each cluster's own), so relative scores lie in [-1, 1]. Scores are computed every TIME STEP
+from the model's trajectory; the score at ``t`` describes the step that ends at ``t`` and is
+0 at the initial time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from sd_runner.engine.fast import FastModel
+from sd_runner.errors import InputError
+from sd_runner.loops import Loop
+
+_SLOT = re.compile(r"^x\[(\d+)\]$")
+
+
+@dataclass(frozen=True)
+class LoopInstance:
+    """One loop in one element of the subscript it runs over (``element`` empty if none)."""
+
+    loop: Loop
+    element: str
+    partition: int
+    slots: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LoopScores:
+    """Loop scores over time.
+
+    Attributes
+    ----------
+    times : numpy.ndarray
+        Every TIME STEP of the run.
+    instances : list of LoopInstance
+        The loops scored, per element.
+    scores, relative : numpy.ndarray
+        ``[time, instance]`` loop scores and relative loop scores.
+    """
+
+    times: np.ndarray
+    instances: list[LoopInstance]
+    scores: np.ndarray
+    relative: np.ndarray
+
+
+def loop_scores(model: FastModel, loops: list[Loop], params: dict | None = None,
+                final_time: float | None = None) -> LoopScores:
+    """Loops That Matter scores of ``loops`` in a run of ``model`` with ``params``."""
+    compiled = model.kernel.compiled
+    if not compiled.plain_states:
+        raise InputError(f"{model.path.name}: loop scores need stocks that are plain integrals; "
+                         "this model has delays, discrete states or non-negative stocks")
+    step = model.control("TIME STEP")
+    axis = model.time_axis(saveper=step, final_time=final_time)
+    constants = model.constants_vector(params)
+    every_slot = np.arange(len(compiled.slots), dtype=np.int64)
+    path = model.kernel.run(constants[None, :], axis, every_slot)[0]  # [time, slot]
+    evaluator = _Evaluator(model, constants, axis)
+    stock_state = {}
+    for slot, code in compiled.equations.items():
+        match = _SLOT.match(code)
+        if match:
+            stock_state[slot] = int(match.group(1))
+    instances = _instances(model, loops)
+    link_scores: dict[tuple[int, int], np.ndarray] = {}
+    scores = np.ones((len(axis.times), len(instances)))
+    for column, instance in enumerate(instances):
+        slots = instance.slots
+        for index, (source, target) in enumerate(zip(slots, slots[1:] + slots[:1],
+                                                     strict=True)):
+            key = (source, target)
+            if key not in link_scores:
+                link = instance.loop.links[index]
+                if target in stock_state:
+                    link_scores[key] = evaluator.flow_scores(
+                        path, source, stock_state[target], link.polarity)
+                else:
+                    link_scores[key] = evaluator.aux_scores(path, source, target)
+            scores[:, column] *= link_scores[key]
+    scores[0] = 0.0
+    relative = np.zeros_like(scores)
+    partitions = np.array([i.partition for i in instances])
+    for partition in set(partitions.tolist()):
+        members = partitions == partition
+        total = np.abs(scores[:, members]).sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relative[:, members] = np.where(total > 0, scores[:, members] / total, 0.0)
+    return LoopScores(axis.times, instances, scores, relative)
+
+
+class _Evaluator:
+    """Re-evaluates single equations of the compiled model with chosen inputs."""
+
+    def __init__(self, model: FastModel, constants: np.ndarray, axis):
+        compiled = model.kernel.compiled
+        self.equations = {slot: compile(code, f"<{slot}>", "eval")
+                          for slot, code in compiled.equations.items()}
+        self.derivatives = {state: compile(code, f"<d{state}>", "eval")
+                            for state, code in compiled.derivatives.items()}
+        self.names = dict(vars(model.kernel.module))
+        self.names.update(c=constants, t0=axis.initial, dt=axis.step, tf=axis.final,
+                          saveper=axis.saveper)
+        self.times = axis.times
+
+    def _eval(self, code, values, time):
+        self.names["v"] = values
+        self.names["t"] = time
+        return eval(code, self.names)  # noqa: S307 - code the compiler generated from the .mdl
+
+    def aux_scores(self, path, source: int, target: int) -> np.ndarray:
+        code = self.equations.get(target)
+        out = np.zeros(len(path))
+        if code is None:  # a value fixed for the run: it never changes
+            return out
+        for k in range(1, len(path)):
+            dz = path[k, target] - path[k - 1, target]
+            dx = path[k, source] - path[k - 1, source]
+            if dz == 0 or dx == 0:
+                continue
+            mixed = path[k - 1].copy()
+            mixed[source] = path[k, source]
+            partial = self._eval(code, mixed, self.times[k - 1]) - path[k - 1, target]
+            out[k] = abs(partial / dz) * np.sign(partial / dx)
+        return out
+
+    def flow_scores(self, path, flow: int, state: int, polarity: int) -> np.ndarray:
+        code = self.derivatives[state]
+        out = np.zeros(len(path))
+        net = np.array([self._eval(code, path[k], self.times[k]) for k in range(len(path))])
+        sign = 1.0 if polarity >= 0 else -1.0
+        for k in range(1, len(path)):
+            dnet = net[k] - net[k - 1]
+            if dnet == 0 or path[k, flow] == path[k - 1, flow]:
+                continue
+            mixed = path[k - 1].copy()
+            mixed[flow] = path[k, flow]
+            partial = self._eval(code, mixed, self.times[k - 1]) - net[k - 1]
+            out[k] = sign * abs(partial / dnet)
+        return out
+
+
+def _instances(model: FastModel, loops: list[Loop]) -> list[LoopInstance]:
+    """Each loop once per element of the one subscript range its variables run over."""
+    compiled = model.kernel.compiled
+    slot_of = {(name, element): slot for slot, (name, element) in enumerate(compiled.slots)}
+    instances, partitions = [], {}
+    for loop in loops:
+        ranges = {tuple(compiled.dims.get(model.variable(v).name, [])) for v in loop.variables}
+        ranges.discard(())
+        if len(ranges) > 1 or any(len(r) > 1 for r in ranges):
+            raise InputError(f"loop {loop.id} runs over {sorted(ranges)}; loop scores handle "
+                             "loops over at most one subscript range")
+        elements = compiled.ranges[next(iter(ranges))[0]] if ranges else [""]
+        for element in elements:
+            slots = []
+            for variable in loop.variables:
+                name = model.variable(variable).name
+                key = (name, (element,)) if compiled.dims.get(name) else (name, ())
+                slots.append(slot_of[key])
+            partition = partitions.setdefault(element, len(partitions))
+            instances.append(LoopInstance(loop, element, partition, tuple(slots)))
+    return instances
