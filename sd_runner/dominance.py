@@ -180,3 +180,72 @@ def _instances(model: FastModel, loops: list[Loop]) -> list[LoopInstance]:
             partition = partitions.setdefault(element, len(partitions))
             instances.append(LoopInstance(loop, element, partition, tuple(slots)))
     return instances
+
+
+@dataclass(frozen=True)
+class DominantPeriod:
+    """A run of windows in which the same loops dominate one partition."""
+
+    element: str
+    start: float
+    end: float
+    polarity: str  # "R" or "B": the polarity of the dominating group
+    loops: tuple[str, ...]  # their ids, strongest first
+    share: float  # their mean summed |relative score| over the period
+
+
+def dominant_periods(scores: LoopScores, window: float = 1.0) -> list[DominantPeriod]:
+    """Which loops dominate each partition, window by window.
+
+    Relative scores are averaged over windows of ``window`` years (so one noisy step does
+    not flip the answer); in each window the loops of each polarity are taken strongest first
+    until their summed ``|relative score|`` reaches one half, and the polarity whose group
+    reaches it with the larger sum dominates (the rule of Schoenberg et al. 2020, as Simlin
+    applies it). Consecutive windows with the same dominating loops merge into one period.
+    """
+    if not window > 0:
+        raise InputError(f"window {window} must be a positive number of years")
+    times = scores.times[1:]  # the initial time has no scores
+    relative = scores.relative[1:]
+    edges = np.arange(times[0] - 1e-9, times[-1] + window, window)
+    periods: list[DominantPeriod] = []
+    by_element: dict[str, list[int]] = {}
+    for column, instance in enumerate(scores.instances):
+        by_element.setdefault(instance.element, []).append(column)
+    for element, columns in by_element.items():
+        current = None
+        for low, high in zip(edges[:-1], edges[1:], strict=True):
+            inside = (times > low) & (times <= high)
+            if not inside.any():
+                continue
+            mean = relative[inside][:, columns].mean(axis=0)
+            group = _dominant_group(mean, [scores.instances[c].loop.id for c in columns])
+            if group is None:
+                current = None
+                continue
+            polarity, loops, share = group
+            start, end = float(times[inside][0]), float(times[inside][-1])
+            if current and (current.polarity, current.loops) == (polarity, loops):
+                current = DominantPeriod(element, current.start, end, polarity, loops,
+                                         (current.share + share) / 2)
+                periods[-1] = current
+            else:
+                current = DominantPeriod(element, start, end, polarity, loops, share)
+                periods.append(current)
+    return periods
+
+
+def _dominant_group(mean: np.ndarray, ids: list[str]):
+    best = None
+    for polarity, sign in (("R", 1), ("B", -1)):
+        chosen, total = [], 0.0
+        for index in np.argsort(-np.abs(mean)):
+            if np.sign(mean[index]) != sign or mean[index] == 0:
+                continue
+            chosen.append(ids[index])
+            total += abs(mean[index])
+            if total >= 0.5:
+                break
+        if total > 0 and (best is None or total > best[2]):
+            best = (polarity, tuple(chosen), total)
+    return best

@@ -122,3 +122,23 @@ def test_two_loops_through_one_stock_score_as_worked_out_by_hand(tmp_path):
     np.testing.assert_allclose(result.scores[1:, decline], -2.0, rtol=1e-9)
     np.testing.assert_allclose(result.relative[1:, growth], 1 / 3, rtol=1e-9)
     np.testing.assert_allclose(result.relative[1:, decline], -2 / 3, rtol=1e-9)
+
+
+def test_dominant_periods_follow_the_inflection_window_by_window(tmp_path):
+    from sd_runner.dominance import dominant_periods
+
+    model = FastModel(write_model(tmp_path, LOGISTIC))
+    loops = CausalGraph(model.path, value_ranges(model.run())).loops()
+    result = loop_scores(model, loops)
+    periods = dominant_periods(result, window=1.0)
+    assert [p.polarity for p in periods] == ["R", "B"]
+    growth = [loop.id for loop in loops if loop.polarity == "R"]
+    assert periods[0].loops == tuple(growth) and periods[0].start == 0.25
+    # The step-by-step switch (14.75 here) lands in the window (14, 15], where the growth
+    # loop still dominates on average, so the balancing period starts with the next window.
+    limit = by_variables(result, [v for loop in loops if loop.polarity == "B"
+                                  for v in loop.variables])
+    step_switch = result.times[1:][result.relative[1:, limit] < -0.5][0]
+    assert step_switch - 1 < periods[1].start <= step_switch + 1
+    assert periods[0].end < periods[1].start and periods[1].end == 30
+    assert all(p.share >= 0.5 for p in periods)
