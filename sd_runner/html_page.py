@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import re
 
+from plotly.offline import get_plotlyjs
+
 PAGE_CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto;
        max-width: 1200px; padding: 1em 2em 3em; color: #222; line-height: 1.45; }
@@ -53,3 +55,26 @@ def unique_ids(ids: list[str]) -> list[str]:
         seen[candidate] = count + 1
         unique.append(candidate if count == 0 else f"{candidate}-{count + 1}")
     return unique
+
+
+def document(title: str, body: list[str], extra_css: str = "") -> str:
+    """A whole self-contained page: the shared style sheet (plus ``extra_css``) and plotly.js
+    inline, so it works offline. ``title`` is escaped; ``body`` is HTML."""
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{text(title)}</title>",
+        f"<style>{PAGE_CSS}{extra_css}</style>",
+        # plotly.js reads this before it loads, as in plotly's own full-page output.
+        "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>",
+        f'<script charset="utf-8">{get_plotlyjs()}</script>',
+        "</head>",
+        "<body>",
+        *body,
+        "</body>",
+        "</html>",
+        "",
+    ])

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from sd_runner.comparison import Comparison
 from sd_runner.errors import InputError
-from sd_runner.html_page import PAGE_CSS as _CSS
+from sd_runner.html_page import document
 from sd_runner.html_page import plotly_text as _plotly_text
 from sd_runner.html_page import slug as _slug
 from sd_runner.html_page import text as _text
@@ -294,24 +293,7 @@ def comparison_report(
     body.append(_tables_section(comparison, slugs))
     body.append(_settings_section(comparison, colours))
     body.append(_model_section())
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_text(title)}</title>",
-        f"<style>{_CSS}</style>",
-        # plotly.js reads this before it loads, as in plotly's own full-page output.
-        "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>",
-        f'<script charset="utf-8">{get_plotlyjs()}</script>',
-        "</head>",
-        "<body>",
-        *body,
-        "</body>",
-        "</html>",
-        "",
-    ])
+    return document(title, body)
 
 
 # ---------------------------------------------------------------------------------- header

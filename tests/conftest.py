@@ -60,8 +60,8 @@ def pysd_runs():
 
 
 @pytest.fixture
-def write_scenario(tmp_path):
-    """Write a scenario file from text and return its path."""
+def write_file(tmp_path):
+    """Write a file (text, or bytes as given) in the test's folder and return its path."""
 
     def write(text: str | bytes, name: str = "scenario.toml") -> Path:
         path = tmp_path / name

@@ -61,8 +61,8 @@ def test_run_writes_a_wide_csv_named_as_vensim_names(invoke, tmp_path, bundled_r
 
 @pytest.mark.slow
 def test_compare_writes_report_and_csvs_with_the_baseline_as_reference(invoke, tmp_path,
-                                                                       write_scenario):
-    scenario = write_scenario('name = "half-brand"\n[levers.own-brand]\nlevel = 0.5\n')
+                                                                       write_file):
+    scenario = write_file('name = "half-brand"\n[levers.own-brand]\nlevel = 0.5\n')
     report, out = tmp_path / "report.html", tmp_path / "results"
     result = invoke("compare", str(scenario), "--report", str(report), "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -94,8 +94,8 @@ def test_bad_invocations_exit_2(invoke, args, code, text):
         assert text in result.output
 
 
-def test_bad_scenario_file_is_one_line_exit_2(invoke, write_scenario):
-    path = write_scenario('[levers.own-brand]\nlevel = "lots"\n')
+def test_bad_scenario_file_is_one_line_exit_2(invoke, write_file):
+    path = write_file('[levers.own-brand]\nlevel = "lots"\n')
     result = invoke("run", str(path))
     _one_line_error(result, 2)
     assert f"{path}:2:" in result.output and "level must be a number" in result.output

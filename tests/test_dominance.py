@@ -4,73 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_loops import write_model
+from toy_models import GOAL, LOGISTIC, TWO_LOOPS, write_model
 
 from sd_runner.dominance import loop_scores
 from sd_runner.engine import FastModel
 from sd_runner.loops import CausalGraph, value_ranges
-
-GOAL = """
-Stock= INTEG (Adjustment, 0)
-	~	Widget
-	~		|
-
-Adjustment= (Goal - Stock) / Adjustment Time
-	~	Widget/Year
-	~		|
-
-Goal= 100
-	~	Widget
-	~		|
-
-Adjustment Time= 5
-	~	Year
-	~		|
-"""
-
-LOGISTIC = """
-Population= INTEG (Births, 1)
-	~	People
-	~		|
-
-Births= Population * Fractional Growth
-	~	People/Year
-	~		|
-
-Fractional Growth= Maximum Growth * (1 - Population / Capacity)
-	~	1/Year
-	~		|
-
-Maximum Growth= 0.5
-	~	1/Year
-	~		|
-
-Capacity= 1000
-	~	People
-	~		|
-"""
-
-TWO_LOOPS = """
-Stock= INTEG (Inflow - Outflow, 100)
-	~	Widget
-	~		|
-
-Inflow= Stock * Growth Rate
-	~	Widget/Year
-	~		|
-
-Outflow= Stock / Lifetime
-	~	Widget/Year
-	~		|
-
-Growth Rate= 0.1
-	~	1/Year
-	~		|
-
-Lifetime= 5
-	~	Year
-	~		|
-"""
 
 
 def scored(tmp_path, equations):

@@ -4,58 +4,13 @@ from __future__ import annotations
 
 import pytest
 from conftest import REPO
+from toy_models import GOAL, LOGISTIC, write_model
 
 from sd_runner.loops import CausalGraph, loop_id, value_ranges
 
-CONTROL = """
-********************************************************
-	.Control
-********************************************************~
-		Simulation Control Parameters
-	|
-
-FINAL TIME  = 30
-	~	Year
-	~		|
-
-INITIAL TIME  = 0
-	~	Year
-	~		|
-
-SAVEPER  = 1
-	~	Year [0,?]
-	~		|
-
-TIME STEP  = 0.25
-	~	Year [0,?]
-	~		|
-"""
-
-
-def write_model(tmp_path, equations: str):
-    path = tmp_path / "model.mdl"
-    path.write_text("{UTF-8}\n" + equations + CONTROL, encoding="utf-8")
-    return path
-
 
 def test_goal_seeking_stock_has_one_balancing_loop(tmp_path):
-    path = write_model(tmp_path, """
-Stock= INTEG (Adjustment, 0)
-	~	Widget
-	~		|
-
-Adjustment= (Goal - Stock) / Adjustment Time
-	~	Widget/Year
-	~		|
-
-Goal= 100
-	~	Widget
-	~		|
-
-Adjustment Time= 5
-	~	Year
-	~		|
-""")
+    path = write_model(tmp_path, GOAL)
     graph = CausalGraph(path, {"Stock": (0, 100), "Adjustment": (0, 20)})
     (loop,) = graph.loops()
     assert loop.variables == ("Adjustment", "Stock")
@@ -65,27 +20,7 @@ Adjustment Time= 5
 
 
 def test_logistic_growth_has_a_reinforcing_and_a_balancing_loop(tmp_path):
-    path = write_model(tmp_path, """
-Population= INTEG (Births, 1)
-	~	People
-	~		|
-
-Births= Population * Fractional Growth
-	~	People/Year
-	~		|
-
-Fractional Growth= Maximum Growth * (1 - Population / Capacity)
-	~	1/Year
-	~		|
-
-Maximum Growth= 0.5
-	~	1/Year
-	~		|
-
-Capacity= 1000
-	~	People
-	~		|
-""")
+    path = write_model(tmp_path, LOGISTIC)
     ranges = {"Population": (1, 1000), "Births": (0, 125), "Fractional Growth": (0, 0.5)}
     loops = {loop.variables: loop for loop in CausalGraph(path, ranges).loops()}
     assert loops[("Births", "Population")].polarity == "R"

@@ -29,7 +29,7 @@ def _simlin_loops(path, analyze: bool):
 
 
 def test_textbook_models_give_the_same_loops_and_polarities(tmp_path):
-    from test_loops import write_model
+    from toy_models import write_model
 
     path = write_model(tmp_path, """
 Population= INTEG (Births - Deaths, 10)
@@ -108,8 +108,7 @@ def test_loops_simlin_leaves_out_are_inactive_or_below_its_cutoff(model, our_mod
 # ---------------------------------------------------------------------- loop scores
 def test_relative_loop_scores_equal_simlins_on_textbook_models(tmp_path):
     import numpy as np
-    from test_dominance import GOAL, LOGISTIC, TWO_LOOPS
-    from test_loops import write_model
+    from toy_models import GOAL, LOGISTIC, TWO_LOOPS, write_model
 
     from sd_runner.dominance import loop_scores
     from sd_runner.engine import FastModel

@@ -15,15 +15,6 @@ HEADER = "series,cluster,period_start,period_end,value,unit,basis,source,evidenc
 GOOD = "exports,textile,2003-01-01,2003-12-31,63.86,100 million USD,reported,paper,quote\n"
 
 
-def write(tmp_path, text: str | bytes, name="obs.csv"):
-    path = tmp_path / name
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
-
-
 def test_bundled_file_reads_every_row_with_its_source():
     rows = load_observations(resources.observations_path())
     assert len(rows) == 41
@@ -41,9 +32,9 @@ def test_original_collection_reads_and_equals_the_bundled_copy():
     assert [(r.label(), r.value) for r in original] == [(r.label(), r.value) for r in bundled]
 
 
-def test_periods_are_inclusive_and_in_decimal_years(tmp_path):
-    path = write(tmp_path, HEADER + "exports,textile,2008-01-01,2008-06-30,100.3,100 million "
-                 "USD,reported,customs,\n")
+def test_periods_are_inclusive_and_in_decimal_years(write_file):
+    path = write_file(HEADER + "exports,textile,2008-01-01,2008-06-30,100.3,100 million "
+                      "USD,reported,customs,\n", "obs.csv")
     row = load_observations(path)[0]
     assert row.start_year == 2008.0
     assert row.end_year == pytest.approx(2008 + 182 / 366)  # 2008 is a leap year
@@ -66,8 +57,8 @@ def test_periods_are_inclusive_and_in_decimal_years(tmp_path):
     (HEADER + GOOD.replace("quote\n", "quote,extra\n"), ":2: 10 fields for 9 columns"),
     (HEADER + GOOD + "\n" + GOOD.replace("textile", ""), ":4: field cluster is empty"),
 ])
-def test_malformed_rows_are_rejected_with_file_and_line(tmp_path, text, expected):
-    path = write(tmp_path, text)
+def test_malformed_rows_are_rejected_with_file_and_line(write_file, text, expected):
+    path = write_file(text, "obs.csv")
     with pytest.raises(InputError) as error:
         load_observations(path)
     message = str(error.value)
@@ -75,11 +66,12 @@ def test_malformed_rows_are_rejected_with_file_and_line(tmp_path, text, expected
     assert "\n" not in message
 
 
-def test_binary_and_wrong_encoding_are_rejected(tmp_path):
-    latin = write(tmp_path, (HEADER + GOOD.replace("quote", "caf\u00e9")).encode("latin-1"))
+def test_binary_and_wrong_encoding_are_rejected(write_file):
+    latin = write_file((HEADER + GOOD.replace("quote", "caf\u00e9")).encode("latin-1"),
+                       "obs.csv")
     with pytest.raises(InputError, match=r":2: byte \d+ is not UTF-8"):
         load_observations(latin)
-    junk = write(tmp_path, b"\x00\x01\x02binary", "junk.csv")
+    junk = write_file(b"\x00\x01\x02binary", "junk.csv")
     with pytest.raises(InputError, match="not UTF-8|NUL"):
         load_observations(junk)
 

@@ -30,8 +30,8 @@ def test_baseline_pulls_no_lever_and_the_combined_strategy_all(model, levers):
     assert going_out.start_year == 2022  # the paper's second phase
 
 
-def test_user_file_sets_levers_elements_timing_and_constants(model, levers, write_scenario):
-    path = write_scenario(
+def test_user_file_sets_levers_elements_timing_and_constants(model, levers, write_file):
+    path = write_file(
         'name = "mine"\n'
         "[levers.own-brand]\nlevel = 0.5\nstart_year = 2020\nramp_years = 0\n"
         '[levers.own-brand.set]\n"extra channel reach[apparel]" = 0.6\n'
@@ -58,9 +58,9 @@ def test_user_file_sets_levers_elements_timing_and_constants(model, levers, writ
     assert params["Lever Ramp Time"].sel(Lever="Own Brand").item() == 0
 
 
-def test_params_do_not_change_the_model_defaults(model, levers, write_scenario):
+def test_params_do_not_change_the_model_defaults(model, levers, write_file):
     before = model.default_value("Extra Channel Reach").copy()
-    path = write_scenario('[levers.own-brand.set]\n"Extra Channel Reach[Apparel]" = 0.6\n')
+    path = write_file('[levers.own-brand.set]\n"Extra Channel Reach[Apparel]" = 0.6\n')
     scenario_params(load_scenario(path, levers, model), model)
     xr.testing.assert_equal(model.default_value("Extra Channel Reach"), before)
 
@@ -95,8 +95,8 @@ BAD_SCENARIOS = [
 
 
 @pytest.mark.parametrize("text, expected", BAD_SCENARIOS)
-def test_bad_scenario_files_name_file_line_and_fix(model, levers, write_scenario, text, expected):
-    path = write_scenario(text)
+def test_bad_scenario_files_name_file_line_and_fix(model, levers, write_file, text, expected):
+    path = write_file(text)
     with pytest.raises(InputError, match=re.escape(expected)) as caught:
         load_scenario(path, levers, model)
     message = str(caught.value)
@@ -104,18 +104,18 @@ def test_bad_scenario_files_name_file_line_and_fix(model, levers, write_scenario
     assert "\n" not in message
 
 
-def test_errors_point_at_the_line(model, levers, write_scenario):
-    path = write_scenario('name = "x"\n\n[constants]\n"Warp Factor" = 1\n')
+def test_errors_point_at_the_line(model, levers, write_file):
+    path = write_file('name = "x"\n\n[constants]\n"Warp Factor" = 1\n')
     with pytest.raises(InputError, match=rf"^{path}:4: "):
         load_scenario(path, levers, model)
 
 
-def test_missing_huge_and_folder_scenarios(model, levers, tmp_path, write_scenario):
+def test_missing_huge_and_folder_scenarios(model, levers, tmp_path, write_file):
     with pytest.raises(InputError, match="not found"):
         load_scenario(tmp_path / "absent.toml", levers, model)
     with pytest.raises(InputError, match="is not a file"):
         load_scenario(tmp_path, levers, model)
-    huge = write_scenario("# " + "x" * 2_000_000 + "\n", name="huge.toml")
+    huge = write_file("# " + "x" * 2_000_000 + "\n", name="huge.toml")
     with pytest.raises(InputError, match="too large"):
         load_scenario(huge, levers, model)
     with pytest.raises(InputError, match="unknown scenario 'nonsense'"):

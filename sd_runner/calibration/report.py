@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 from scipy import stats
 
-from sd_runner.html_page import PAGE_CSS as _CSS
+from sd_runner.html_page import document
 from sd_runner.html_page import plotly_text as _plotly_text
 from sd_runner.html_page import slug as _slug
 from sd_runner.html_page import text as _text
@@ -88,24 +87,7 @@ def fit_report(calibration: Calibration, generated_by: str) -> str:
         _not_compared_section(calibration),
         _rows_section(rows),
     ]
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{TITLE}</title>",
-        f"<style>{_CSS}{_FIT_CSS}</style>",
-        # plotly.js reads this before it loads, as in plotly's own full-page output.
-        "<script>window.PlotlyConfig = {MathJaxConfig: 'local'};</script>",
-        f'<script charset="utf-8">{get_plotlyjs()}</script>',
-        "</head>",
-        "<body>",
-        *body,
-        "</body>",
-        "</html>",
-        "",
-    ])
+    return document(TITLE, body, _FIT_CSS)
 
 
 # ---------------------------------------------------------------------------------- header
