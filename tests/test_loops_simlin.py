@@ -29,37 +29,9 @@ def _simlin_loops(path, analyze: bool):
 
 
 def test_textbook_models_give_the_same_loops_and_polarities(tmp_path):
-    from toy_models import write_model
+    from toy_models import LOGISTIC_WITH_DEATHS, write_model
 
-    path = write_model(tmp_path, """
-Population= INTEG (Births - Deaths, 10)
-	~	People
-	~		|
-
-Births= Population * Fractional Growth
-	~	People/Year
-	~		|
-
-Fractional Growth= Maximum Growth * (1 - Population / Capacity)
-	~	1/Year
-	~		|
-
-Deaths= Population / Lifetime
-	~	People/Year
-	~		|
-
-Lifetime= 20
-	~	Year
-	~		|
-
-Maximum Growth= 0.5
-	~	1/Year
-	~		|
-
-Capacity= 1000
-	~	People
-	~		|
-""")
+    path = write_model(tmp_path, LOGISTIC_WITH_DEATHS)
     ranges = {"Population": (10, 1000), "Births": (0, 125), "Deaths": (0, 50),
               "Fractional Growth": (0, 0.5)}
     graph = CausalGraph(path, ranges)

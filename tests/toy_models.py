@@ -94,3 +94,34 @@ Lifetime= 5
 	~	Year
 	~		|
 """
+
+# Logistic growth with a death outflow: two balancing loops and one reinforcing.
+LOGISTIC_WITH_DEATHS = """
+Population= INTEG (Births - Deaths, 10)
+	~	People
+	~		|
+
+Births= Population * Fractional Growth
+	~	People/Year
+	~		|
+
+Fractional Growth= Maximum Growth * (1 - Population / Capacity)
+	~	1/Year
+	~		|
+
+Deaths= Population / Lifetime
+	~	People/Year
+	~		|
+
+Lifetime= 20
+	~	Year
+	~		|
+
+Maximum Growth= 0.5
+	~	1/Year
+	~		|
+
+Capacity= 1000
+	~	People
+	~		|
+"""
