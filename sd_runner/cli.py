@@ -208,18 +208,21 @@ def loops(as_json):
 
     from sd_runner import runner
 
-    found = runner.loop_inventory()
+    inventory = runner.loop_inventory()
+    found = inventory.loops
     if as_json:
         records = [{"id": loop.id, "polarity": loop.polarity, "name": loop.name,
                     "variables": list(loop.variables), "stocks": list(loop.stocks),
                     "links": [{"from": k.source, "to": k.target, "kind": k.kind,
                                "polarity": {1: "+", -1: "-", 0: "?"}[k.polarity]}
                               for k in loop.links]} for loop in found]
-        click.echo(json.dumps({"loops": records}, indent=1))
+        click.echo(json.dumps({"method": inventory.method, "loops": records}, indent=1))
         return
     counts = {p: sum(loop.polarity == p for loop in found) for p in ("R", "B", "?")}
-    click.echo(f"{len(found)} feedback loops: {counts['R']} reinforcing, {counts['B']} "
-               f"balancing, {counts['?']} whose polarity changes with the state")
+    how = ("every loop" if inventory.method == "exhaustive" else
+           "too many to list all: those the strongest-path search finds in the baseline run")
+    click.echo(f"{len(found)} feedback loops ({how}): {counts['R']} reinforcing, "
+               f"{counts['B']} balancing, {counts['?']} whose polarity changes with the state")
     for loop in found:
         name = f"  [{loop.name}]" if loop.name else ""
         click.echo(f"{loop.id} {loop.polarity} {len(loop.variables):2d}{name}  "

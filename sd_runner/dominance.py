@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from sd_runner.engine.fast import FastModel
-from sd_runner.errors import InputError
+from sd_runner.errors import InputError, RunError
 from sd_runner.loops import Loop
+from sd_runner.model import SDModel
 
 _SLOT = re.compile(r"^x\[(\d+)\]$")
 
@@ -64,39 +65,20 @@ class LoopScores:
 
 
 def loop_scores(model: FastModel, loops: list[Loop], params: dict | None = None,
-                final_time: float | None = None) -> LoopScores:
-    """Loops That Matter scores of ``loops`` in a run of ``model`` with ``params``."""
-    compiled = model.kernel.compiled
-    if not compiled.plain_states:
-        raise InputError(f"{model.path.name}: loop scores need stocks that are plain integrals; "
-                         "this model has delays, discrete states or non-negative stocks")
-    step = model.control("TIME STEP")
-    axis = model.time_axis(saveper=step, final_time=final_time)
-    constants = model.constants_vector(params)
-    every_slot = np.arange(len(compiled.slots), dtype=np.int64)
-    path = model.kernel.run(constants[None, :], axis, every_slot)[0]  # [time, slot]
-    evaluator = _Evaluator(model, constants, axis)
-    stock_state = {}
-    for slot, code in compiled.equations.items():
-        match = _SLOT.match(code)
-        if match:
-            stock_state[slot] = int(match.group(1))
+                final_time: float | None = None, run_with: SDModel | None = None) -> LoopScores:
+    """Loops That Matter scores of ``loops`` in a run of ``model`` with ``params``.
+
+    ``run_with``: the engine whose trajectory is scored (default ``model``'s own kernel);
+    see :class:`LinkScores`.
+    """
+    links = LinkScores(model, params, final_time, run_with)
     instances = _instances(model, loops)
-    link_scores: dict[tuple[int, int], np.ndarray] = {}
-    scores = np.ones((len(axis.times), len(instances)))
+    scores = np.ones((len(links.times), len(instances)))
     for column, instance in enumerate(instances):
         slots = instance.slots
         for index, (source, target) in enumerate(zip(slots, slots[1:] + slots[:1],
                                                      strict=True)):
-            key = (source, target)
-            if key not in link_scores:
-                link = instance.loop.links[index]
-                if target in stock_state:
-                    link_scores[key] = evaluator.flow_scores(
-                        path, source, stock_state[target], link.polarity)
-                else:
-                    link_scores[key] = evaluator.aux_scores(path, source, target)
-            scores[:, column] *= link_scores[key]
+            scores[:, column] *= links.score(source, target, instance.loop.links[index].polarity)
     scores[0] = 0.0
     relative = np.zeros_like(scores)
     partitions = np.array([i.partition for i in instances])
@@ -105,7 +87,69 @@ def loop_scores(model: FastModel, loops: list[Loop], params: dict | None = None,
         total = np.abs(scores[:, members]).sum(axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             relative[:, members] = np.where(total > 0, scores[:, members] / total, 0.0)
-    return LoopScores(axis.times, instances, scores, relative)
+    return LoopScores(links.times, instances, scores, relative)
+
+
+class LinkScores:
+    """Link scores of one run, every TIME STEP, computed when first asked for and kept.
+
+    The trajectory comes from ``run_with`` (either engine, saved every TIME STEP; default
+    ``model``'s kernel); the one-input-changed re-evaluations use the equations ``model``
+    compiled from the same ``.mdl``. Scores therefore depend on the engine only through its
+    trajectory, and the engines' trajectories are the same (tests hold them equal).
+    """
+
+    def __init__(self, model: FastModel, params: dict | None = None,
+                 final_time: float | None = None, run_with: SDModel | None = None):
+        compiled = model.kernel.compiled
+        if not compiled.plain_states:
+            raise InputError(f"{model.path.name}: loop scores need stocks that are plain "
+                             "integrals; this model has delays, discrete states or "
+                             "non-negative stocks")
+        axis = model.time_axis(saveper=model.control("TIME STEP"), final_time=final_time)
+        constants = model.constants_vector(params)
+        self.model = model
+        self.times = axis.times
+        self.path = _trajectory(model, run_with or model, params, axis, constants)
+        self.stock_state = {}
+        for slot, code in compiled.equations.items():
+            match = _SLOT.match(code)
+            if match:
+                self.stock_state[slot] = int(match.group(1))
+        self._evaluator = _Evaluator(model, constants, axis)
+        self._scores: dict[tuple[int, int], np.ndarray] = {}
+
+    def score(self, source: int, target: int, polarity: int = 1) -> np.ndarray:
+        """Scores of the link from slot ``source`` to slot ``target`` at every step.
+
+        ``polarity`` signs a flow-to-stock link (+1 inflow, -1 outflow); other links take
+        their sign from the equation.
+        """
+        key = (source, target)
+        if key not in self._scores:
+            if target in self.stock_state:
+                self._scores[key] = self._evaluator.flow_scores(
+                    self.path, source, self.stock_state[target], polarity)
+            else:
+                self._scores[key] = self._evaluator.aux_scores(self.path, source, target)
+        return self._scores[key]
+
+
+def _trajectory(model: FastModel, engine: SDModel, params, axis, constants) -> np.ndarray:
+    """Every slot's value at every TIME STEP (``[time, slot]``), as ``engine`` runs it."""
+    compiled = model.kernel.compiled
+    every_slot = np.arange(len(compiled.slots), dtype=np.int64)
+    if engine is model:
+        return model.kernel.run(constants[None, :], axis, every_slot)[0]
+    names = list(dict.fromkeys(name for name, _ in compiled.slots))
+    frame = engine.run(params, return_columns=names, saveper=axis.step,
+                       final_time=axis.final)
+    if len(frame.index) != len(axis.times) or not np.allclose(frame.index, axis.times):
+        raise RunError(f"{engine.path.name}: the {engine.engine} engine did not save every "
+                       "TIME STEP, so its run cannot be scored")
+    columns = [f"{name}[{','.join(elements)}]" if elements else name
+               for name, elements in compiled.slots]
+    return frame[columns].to_numpy(dtype=float)
 
 
 class _Evaluator:

@@ -45,6 +45,10 @@ _MONOTONE_UP = {"exp", "ln", "log", "sqrt", "integer", "min", "max", "smooth", "
 _TIME = {"time", "initial time", "final time", "time step", "saveper"}
 
 
+class TooManyLoops(InputError):
+    """The model has more loops than exhaustive enumeration will list."""
+
+
 @dataclass(frozen=True)
 class Link:
     """One causal link ``source -> target`` and its polarity (+1, -1 or 0 for unknown)."""
@@ -303,20 +307,22 @@ class CausalGraph:
 
         Raises
         ------
-        InputError
-            When there are more than ``max_loops`` (enumerating them all would not end).
+        TooManyLoops
+            When there are more than ``max_loops``: enumerating them all would not end, and
+            :func:`sd_runner.loop_discovery.strongest_path_loops` finds the ones that matter.
         """
         import networkx as nx
 
         found = []
         for number, cycle in enumerate(nx.simple_cycles(self.graph), start=1):
             if number > max_loops:
-                raise InputError(f"{self.path.name}: more than {max_loops} feedback loops; "
-                                 "the inventory enumerates loops exhaustively only up to that")
-            found.append(self._loop(cycle))
+                raise TooManyLoops(f"{self.path.name}: more than {max_loops} feedback loops; "
+                                   "too many to enumerate exhaustively")
+            found.append(self.loop(cycle))
         return sorted(found, key=lambda loop: (len(loop.variables), loop.id))
 
-    def _loop(self, cycle) -> Loop:
+    def loop(self, cycle) -> Loop:
+        """The loop through the variables ``cycle`` (in causal order, any rotation)."""
         variables = _canonical(cycle)
         links = []
         for source, target in zip(variables, variables[1:] + variables[:1], strict=True):
@@ -432,8 +438,13 @@ def load_loop_names(path: str | Path) -> list[LoopName]:
     return names
 
 
-def named_loops(loops: list[Loop], names: list[LoopName]) -> list[Loop]:
+def named_loops(loops: list[Loop], names: list[LoopName],
+                graph: CausalGraph | None = None) -> list[Loop]:
     """``loops`` with the names file's names attached.
+
+    ``graph``: when ``loops`` are not every loop of the model (found by the strongest-path
+    search), each name is checked against the graph's links instead, and names of loops not
+    in ``loops`` are left unused.
 
     Raises
     ------
@@ -445,9 +456,14 @@ def named_loops(loops: list[Loop], names: list[LoopName]) -> list[Loop]:
     result = dict(by_id)
     for entry in names:
         key = loop_id(entry.variables)
-        if key not in by_id:
+        variables = entry.variables
+        closes = graph is not None and all(
+            graph.graph.has_edge(a, b) for a, b in zip(variables, variables[1:] + variables[:1],
+                                                       strict=True))
+        if key not in by_id and not closes:
             raise InputError(f"loop {entry.code} ({entry.name}): "
                              f"{' -> '.join(entry.variables)} is not a feedback loop of the "
                              "model; update the loop names file")
-        result[key] = dataclasses.replace(by_id[key], name=f"{entry.code} {entry.name}")
+        if key in by_id:
+            result[key] = dataclasses.replace(by_id[key], name=f"{entry.code} {entry.name}")
     return [result[loop.id] for loop in loops]

@@ -101,6 +101,8 @@ class SDModel:
         The ``.mdl`` file; the bundled value-chain capture model by default.
     """
 
+    engine = "pysd"
+
     def __init__(self, path: str | os.PathLike | None = None):
         self.path = Path(path) if path is not None else resources.model_path()
         if not self.path.is_file():

@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sd_runner import __version__, resources
 from sd_runner.comparison import Comparison, compare_runs
 from sd_runner.errors import InputError
 from sd_runner.levers import Lever, load_levers
 from sd_runner.model import SDModel
-from sd_runner.scenarios import Scenario, bundled_scenario_names, load_scenario
+from sd_runner.scenarios import Scenario, bundled_scenario_names, load_scenario, scenario_params
 from sd_runner.simulation import KEY_OUTCOMES, ScenarioRun, run_scenario
 
 REFERENCE = "baseline"
@@ -220,14 +221,34 @@ def validate(data_path: str, fit: str = CALIBRATED, config_path: str | None = No
 
 
 # ---------------------------------------------------------------------- loops
-def loop_inventory(fit: str = CALIBRATED):
+@dataclass(frozen=True)
+class LoopInventory:
+    """The model's feedback loops and how they were found.
+
+    ``method``: ``"exhaustive"`` (every loop) or ``"strongest-path"`` (the model has more
+    loops than :data:`sd_runner.loops.MAX_LOOPS`; those that matter in the baseline run).
+    """
+
+    loops: list
+    method: str
+
+
+def loop_inventory(fit: str = CALIBRATED) -> LoopInventory:
     """Every feedback loop of the bundled model, named where ``models/loops.toml`` names it.
 
     Products and quotients are signed with the ranges variables take over the baseline run.
     """
+    from sd_runner import loops as loop_module
     from sd_runner.loops import CausalGraph, load_loop_names, named_loops, value_ranges
 
     model = bundled_model("fast", fit)
-    frame = run_scenario(model, scenario(REFERENCE, "fast", fit)).frame
-    graph = CausalGraph(model.path, value_ranges(frame))
-    return named_loops(graph.loops(), load_loop_names(resources.loop_names_path()))
+    params = scenario_params(scenario(REFERENCE, "fast", fit), model)
+    graph = CausalGraph(model.path, value_ranges(model.run(params)))
+    try:
+        found, method = graph.loops(max_loops=loop_module.MAX_LOOPS), "exhaustive"
+    except loop_module.TooManyLoops:
+        from sd_runner.loop_discovery import strongest_path_loops
+
+        found, method = strongest_path_loops(graph, model, params), "strongest-path"
+    names = load_loop_names(resources.loop_names_path())
+    return LoopInventory(named_loops(found, names, graph), method)

@@ -80,3 +80,21 @@ def test_dominant_periods_follow_the_inflection_window_by_window(tmp_path):
     assert step_switch - 1 < periods[1].start <= step_switch + 1
     assert periods[0].end < periods[1].start and periods[1].end == 30
     assert all(p.share >= 0.5 for p in periods)
+
+
+def test_loop_scores_are_identical_whichever_engine_runs_the_model():
+    """The PySD run, saved every TIME STEP, gives the same trajectory to the last bit, so the
+    same scores; the run reaches the lookups' later segments and the levers' ramps (2016-)."""
+    from sd_runner import runner
+    from sd_runner.scenarios import scenario_params
+
+    fast = runner.bundled_model("fast")
+    loops = runner.loop_inventory().loops
+    params = scenario_params(runner.scenario("domestic-value-chain"), fast)
+    ours = loop_scores(fast, loops, params, final_time=2018)
+    pysd_run = loop_scores(fast, loops, params, final_time=2018,
+                           run_with=runner.bundled_model("pysd"))
+    assert np.abs(ours.scores).max() > 0
+    np.testing.assert_array_equal(pysd_run.times, ours.times)
+    np.testing.assert_array_equal(pysd_run.scores, ours.scores)
+    np.testing.assert_array_equal(pysd_run.relative, ours.relative)

@@ -115,7 +115,7 @@ def test_relative_loop_scores_equal_simlins_on_our_model_cluster_by_cluster():
     from sd_runner.dominance import loop_scores
 
     model = runner.bundled_model("fast", runner.UNCALIBRATED)
-    loops = runner.loop_inventory(runner.UNCALIBRATED)
+    loops = runner.loop_inventory(runner.UNCALIBRATED).loops
     ours = loop_scores(model, loops)
     graph = CausalGraph(MODEL)
     clusters = {e.casefold(): e for e in model.subscripts["Cluster"]}

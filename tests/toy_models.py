@@ -125,3 +125,72 @@ Capacity= 1000
 	~	People
 	~		|
 """
+
+# The three-party arms race of Eberlein and Schoenberg (2020, figure 1): A wants parity with B
+# and 90 % of C, B parity with A and 110 % of C, C 110 % of A and 90 % of B. Eight loops: three
+# stock adjustments, three pairwise races and two running through all three parties.
+ARMS_RACE = """
+A Arms= INTEG (A Changing, 50)
+	~	Weapon
+	~		|
+
+A Changing= (A Target - A Arms) / Adjustment Time
+	~	Weapon/Year
+	~		|
+
+A Target= (B for A + C for A) / 2
+	~	Weapon
+	~		|
+
+B for A= 1 * B Arms
+	~	Weapon
+	~		|
+
+C for A= 0.9 * C Arms
+	~	Weapon
+	~		|
+
+B Arms= INTEG (B Changing, 100)
+	~	Weapon
+	~		|
+
+B Changing= (B Target - B Arms) / Adjustment Time
+	~	Weapon/Year
+	~		|
+
+B Target= (A for B + C for B) / 2
+	~	Weapon
+	~		|
+
+A for B= 1 * A Arms
+	~	Weapon
+	~		|
+
+C for B= 1.1 * C Arms
+	~	Weapon
+	~		|
+
+C Arms= INTEG (C Changing, 150)
+	~	Weapon
+	~		|
+
+C Changing= (C Target - C Arms) / Adjustment Time
+	~	Weapon/Year
+	~		|
+
+C Target= (A for C + B for C) / 2
+	~	Weapon
+	~		|
+
+A for C= 1.1 * A Arms
+	~	Weapon
+	~		|
+
+B for C= 0.9 * B Arms
+	~	Weapon
+	~		|
+
+Adjustment Time= 5
+	~	Year
+	~		|
+"""

@@ -16,11 +16,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from sd_runner.engine import runtime
 from sd_runner.engine.compiler import CompiledModel, UnsupportedModelError, compile_mdl
 from sd_runner.errors import InputError
 from sd_runner.model import SDModel, _cache_root, _check_finite
 
 ENGINE_VERSION = "1"  # bump when the generated code changes meaning
+
+# numba caches a kernel by its own file only, not by the runtime functions it calls, so the
+# runtime's source is part of the cache key: editing it recompiles every kernel.
+_RUNTIME_SOURCE = Path(runtime.__file__).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ class Kernel:
         self.compiled: CompiledModel = compiled or compile_mdl(mdl)
         # Content-addressed: a folder never changes once written, so numba's cache by file
         # path and time stamp cannot serve code compiled from another source.
-        key = hashlib.sha256((self.compiled.source + ENGINE_VERSION).encode()).hexdigest()[:20]
+        key = hashlib.sha256((self.compiled.source + ENGINE_VERSION + _RUNTIME_SOURCE).encode()
+                             ).hexdigest()[:20]
         self.key = key
         self.module = _load_kernel(self.compiled.source, key)
         self.compile_seconds = 0.0

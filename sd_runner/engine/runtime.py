@@ -27,7 +27,10 @@ def lookup(x, xs, ys, mode):
         return ys[i]
     if mode == 2:
         return ys[i]
-    return ys[i] + (ys[i + 1] - ys[i]) * (x - xs[i]) / (xs[i + 1] - xs[i])
+    # numpy.interp's arithmetic (PySD interpolates through it), so both engines agree to
+    # the last bit.
+    slope = (ys[i + 1] - ys[i]) / (xs[i + 1] - xs[i])
+    return slope * (x - xs[i]) + ys[i]
 
 
 @njit(cache=True, nogil=True)
