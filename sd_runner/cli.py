@@ -121,11 +121,21 @@ def run(scenario, out, engine, fit_path, uncalibrated):
 @click.option("--report", type=click.Path(), default=None,
               help="Write a self-contained HTML report here.")
 @click.option("--out", "out_dir", type=click.Path(), default=None,
-              help="Write one wide CSV per scenario and outcomes.csv into this folder.")
+              help="Write one wide CSV per scenario and outcomes.csv into this folder "
+              "(with --loops, also loop_scores.csv, dominant_loops.csv and loop_shifts.csv).")
+@click.option("--loops", "with_loops", is_flag=True,
+              help="Score the feedback loops in every run (Loops That Matter) and show which "
+              "dominate each cluster, when, and how each scenario shifts them.")
+@click.option("--loop-window", type=float, default=2.0, show_default=True,
+              help="Years per window over which loop dominance is judged (with --loops).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the comparison (and, with --loops, the loop results) as one JSON "
+              "object.")
 @_engine_option
 @_fit_options
 @_errors_as_messages
-def compare(scenario_names, report, out_dir, engine, fit_path, uncalibrated):
+def compare(scenario_names, report, out_dir, with_loops, loop_window, as_json, engine,
+            fit_path, uncalibrated):
     """Compare scenarios with the baseline (default: every bundled scenario)."""
     from sd_runner import output, runner
 
@@ -135,15 +145,21 @@ def compare(scenario_names, report, out_dir, engine, fit_path, uncalibrated):
     if out_dir:
         output.check_writable_dir(out_dir, "--out")
     comparison = runner.compare(list(scenario_names), progress=_progress, engine=engine,
-                                fit=fit)
+                                fit=fit, loops=with_loops, loop_window=loop_window)
     if out_dir:
-        output.write_files(out_dir, runner.comparison_csvs(comparison))
-        click.echo(f"wrote {len(comparison.runs) + 1} files to {out_dir}", err=True)
+        files = runner.comparison_csvs(comparison)
+        output.write_files(out_dir, files)
+        click.echo(f"wrote {len(files)} files to {out_dir}", err=True)
     if report:
         output.write_text(report, runner.comparison_html(comparison, fit))
         click.echo(f"wrote {report}", err=True)
-    if not out_dir and not report:
+    if as_json:
+        click.echo(runner.comparison_json(comparison))
+    elif not out_dir and not report:
         click.echo(runner.outcome_summary(comparison))
+        if comparison.loops is not None:
+            click.echo("")
+            click.echo(runner.dominance_summary(comparison.loops))
 
 
 @cli.command()

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from sd_runner.loop_comparison import LoopComparison
 from sd_runner.simulation import KEY_OUTCOMES, ScenarioRun
 
 #: Years shown in the outcome table.
@@ -27,12 +28,15 @@ class Comparison:
     table : pandas.DataFrame
         Columns ``scenario``, ``outcome``, ``cluster``, ``year``, ``value``,
         ``difference`` (value minus the reference's), one row per combination.
+    loops : LoopComparison, optional
+        Feedback-loop dominance per scenario and cluster, when asked for.
     """
 
     runs: tuple[ScenarioRun, ...]
     clusters: tuple[str, ...]
     outcomes: tuple[str, ...]
     table: pd.DataFrame
+    loops: LoopComparison | None = None
 
     @property
     def reference(self) -> ScenarioRun:

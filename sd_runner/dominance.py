@@ -251,15 +251,18 @@ def dominant_periods(scores: LoopScores, window: float = 1.0) -> list[DominantPe
         raise InputError(f"window {window} must be a positive number of years")
     times = scores.times[1:]  # the initial time has no scores
     relative = scores.relative[1:]
-    edges = np.arange(times[0] - 1e-9, times[-1] + window, window)
+    # Windows (edge, edge + window] from the initial time; the score at t covers the step
+    # ending at t, so a window's steps span its two edges exactly.
+    count = int(np.ceil((times[-1] - scores.times[0]) / window - 1e-9))
+    edges = scores.times[0] + window * np.arange(count + 1)
     periods: list[DominantPeriod] = []
     by_element: dict[str, list[int]] = {}
     for column, instance in enumerate(scores.instances):
         by_element.setdefault(instance.element, []).append(column)
     for element, columns in by_element.items():
-        current = None
+        current, merged = None, 0
         for low, high in zip(edges[:-1], edges[1:], strict=True):
-            inside = (times > low) & (times <= high)
+            inside = (times > low + 1e-9) & (times <= high + 1e-9)
             if not inside.any():
                 continue
             mean = relative[inside][:, columns].mean(axis=0)
@@ -268,13 +271,15 @@ def dominant_periods(scores: LoopScores, window: float = 1.0) -> list[DominantPe
                 current = None
                 continue
             polarity, loops, share = group
-            start, end = float(times[inside][0]), float(times[inside][-1])
+            start, end = float(low), float(min(high, times[-1]))
             if current and (current.polarity, current.loops) == (polarity, loops):
+                # The period's share: the mean of its windows' shares.
+                merged += 1
                 current = DominantPeriod(element, current.start, end, polarity, loops,
-                                         (current.share + share) / 2)
+                                         current.share + (share - current.share) / merged)
                 periods[-1] = current
             else:
-                current = DominantPeriod(element, start, end, polarity, loops, share)
+                current, merged = DominantPeriod(element, start, end, polarity, loops, share), 1
                 periods.append(current)
     return periods
 

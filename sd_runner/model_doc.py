@@ -96,6 +96,7 @@ def generated_markdown(mdl: str | Path, fitted: dict[str, float] | None = None) 
             inflows, outflows, initial = stock_flows(e)
             lines.append(f"| {_cell(e.label)} | {e.units} | {_cell(', '.join(inflows))} | "
                          f"{_cell(', '.join(outflows) or '-')} | {_cell(initial)} | {e.group} |")
+    lines += _loop_names(Path(mdl).parent / "loops.toml")
     lines += ["", "### Parameters and initial values", "",
               "The calibrated column holds the committed fit (`calibration/fit/parameters.toml`), "
               "which runs apply on top of the `.mdl`'s values.", "",
@@ -122,6 +123,25 @@ def generated_markdown(mdl: str | Path, fitted: dict[str, float] | None = None) 
         lines.append("")
     lines.append(END)
     return "\n".join(lines)
+
+
+def _loop_names(path: Path) -> list[str]:
+    """The named loops of the loop names file beside the model, if there is one."""
+    if not path.is_file():
+        return []
+    named = tomllib.loads(path.read_text(encoding="utf-8")).get("loops", {})
+    order = sorted(named, key=lambda code: (code[0], int(code[1:] or 0)))
+    lines = ["", "### Named feedback loops", "",
+             f"From `{path.name}` (R reinforcing, B balancing, E polarity changes with the "
+             "state); `sd-runner loops` lists every loop with the polarity worked out from the "
+             "equations, and the tests check each name against the model.", "",
+             "| Loop | Variables, in causal order | What it means |", "|---|---|---|"]
+    for code in order:
+        entry = named[code]
+        lines.append(f"| {code} {_cell(entry.get('name', ''))} | "
+                     f"{_cell(' → '.join(entry['variables']))} | "
+                     f"{_cell(entry.get('description', ''))} |")
+    return lines
 
 
 def refresh(readme: str | Path, mdl: str | Path) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from sd_runner import resources
 from sd_runner.comparison import Comparison
 from sd_runner.errors import InputError
 from sd_runner.html_page import document
@@ -89,124 +90,6 @@ OUTCOMES: dict[str, OutcomeInfo] = {
     ),
 }
 
-
-@dataclass(frozen=True)
-class FeedbackLoop:
-    """A named feedback loop of the model.
-
-    Attributes
-    ----------
-    polarity : str
-        ``"R"`` (reinforcing) or ``"B"`` (balancing).
-    name : str
-        Short name.
-    paths : tuple of tuple of str
-        Causal paths, each a sequence of Vensim variable names where every variable appears in
-        the equation of the next (a stock through its flows).
-    note : str
-        What the loop does and why it has its polarity.
-    """
-
-    polarity: str
-    name: str
-    paths: tuple[tuple[str, ...], ...]
-    note: str
-
-
-_RND_TO_TECHNOLOGY = (
-    "R and D Intensity", "R and D Spending", "R and D Capital", "Patenting",
-    "Patent Pool Stock", "Patent Intensity", "Technology Strength",
-)
-_BRAND_TO_STRENGTH = (
-    "Brand Investment Intensity", "Brand Investment", "Brand Equity", "Brand Coverage",
-    "Brand Strength",
-)
-
-#: The model's named feedback loops, as its equations close them.
-FEEDBACK_LOOPS: tuple[FeedbackLoop, ...] = (
-    FeedbackLoop(
-        "R", "capture",
-        (("Buyer Dependence", "Buyer Specific Investment", "Asset Specificity",
-          "Lock In Pressure", "Indicated Buyer Dependence", "Buyer Dependence"),),
-        "The more dependent the cluster, the larger the share of its new investment made to "
-        "its buyers' specifications; buyer-specific assets raise the switching cost, which "
-        "raises the dependence that lock-in implies. Every link is positive.",
-    ),
-    FeedbackLoop(
-        "R", "squeeze",
-        (("Buyer Dependence", "OEM Margin", "Gross Margin",
-          "Gross Margin Effect on Reinvestment", *_RND_TO_TECHNOLOGY, "Upgrading Capability",
-          "Indicated Buyer Dependence", "Buyer Dependence"),
-         ("Gross Margin Effect on Reinvestment", *_BRAND_TO_STRENGTH, "Upgrading Capability")),
-        "Buyers squeeze the OEM margin in proportion to dependence; a thinner gross margin "
-        "leaves less for R&D and brand building, so technology and brands, and with them the "
-        "capability to sell elsewhere, stay weak and dependence stays high. Two negative links "
-        "(dependence lowers the OEM margin, capability lowers indicated dependence) make it "
-        "reinforcing.",
-    ),
-    FeedbackLoop(
-        "R", "innovation",
-        (("Gross Margin", "Gross Margin Effect on Reinvestment", *_RND_TO_TECHNOLOGY,
-          "Innovation Premium", "Gross Margin"),
-         ("Technology Strength", "Licence Cost Rate", "Gross Margin")),
-        "Gross profit funds R&D; R&D capital yields patents; usable patents per unit of sales "
-        "make technology strength, which adds an innovation premium to the margin and saves "
-        "licence fees paid to lead firms.",
-    ),
-    FeedbackLoop(
-        "R", "brand",
-        (("Gross Margin", "Gross Margin Effect on Reinvestment", *_BRAND_TO_STRENGTH,
-          "Own Brand Margin", "Gross Margin"),
-         ("Brand Strength", "Indicated Own Brand Fraction", "Own Brand Fraction",
-          "Own Brand Sales", "Gross Margin")),
-        "Gross profit funds brand building; brand equity relative to sales makes brand "
-        "strength, which raises the margin on own-brand sales and the own-brand fraction of "
-        "domestic sales (sales that would otherwise earn the lower generic margin). Brand "
-        "strength also moves exports from OEM to own brand (Own Brand Export Fraction); whether "
-        "that raises the gross margin depends on how far the OEM margin is squeezed.",
-    ),
-    FeedbackLoop(
-        "R", "patent pool",
-        (("Patent Pool Stock", "Patent Intensity", "Technology Strength", "Patenting",
-          "Patent Pool Stock"),),
-        "Shared patents raise the yield of further R&D: patenting rises with technology "
-        "strength times patent access, so pool participation (lever 2) strengthens the loop.",
-    ),
-    FeedbackLoop(
-        "B", "lead-firm blocking",
-        (("Upgrading Capability", "Indicated Blocking", "Lead Firm Blocking", "Patent Expiry",
-          "Patent Pool Stock", "Patent Intensity", "Technology Strength",
-          "Upgrading Capability"),
-         ("Lead Firm Blocking", "Blocking Cost Rate", "Gross Margin",
-          "Gross Margin Effect on Reinvestment")),
-        "Lead firms answer the threat of a capable cluster present in their export markets with "
-        "barriers, after a delay: patents lost to litigation (unless IP protection, lever 5, "
-        "holds) and a blocking cost that lowers the gross margin, and so, through R&D and brand "
-        "spending as in the squeeze loop, the capability that provoked them.",
-    ),
-    FeedbackLoop(
-        "B", "decay and obsolescence",
-        (("R and D Capital", "R and D Depreciation", "R and D Capital"),
-         ("Patent Pool Stock", "Patent Expiry", "Patent Pool Stock"),
-         ("Brand Equity", "Brand Decay", "Brand Equity"),
-         ("Professional Market Platform", "Platform Obsolescence",
-          "Professional Market Platform"),
-         ("Asset Specificity", "Specific Asset Retirement", "Asset Specificity")),
-        "Every capability stock, and the buyer-specific assets, drains in proportion to itself: "
-        "R&D capital depreciates, patents lapse, brand equity decays (faster with counterfeits), "
-        "platform services age and specific assets wear out.",
-    ),
-    FeedbackLoop(
-        "B", "saturation and adjustment",
-        (("Export Sales", "Export Growth", "Export Sales"),
-         ("Own Brand Fraction", "Own Brand Fraction Change", "Own Brand Fraction"),
-         ("Buyer Dependence", "Buyer Dependence Change", "Buyer Dependence"),
-         ("Lead Firm Blocking", "Blocking Change", "Lead Firm Blocking")),
-        "Export growth slows as exports near the market potential (logistic growth); the "
-        "own-brand fraction, dependence and blocking each close their gap to the indicated "
-        "value over an adjustment time.",
-    ),
-)
 
 #: The model's sectors (groups of the ``.mdl``) and what each holds.
 SECTORS: tuple[tuple[str, str], ...] = (
@@ -291,6 +174,10 @@ def comparison_report(
         body.append(_figure_section(comparison, outcome, slug, colours))
     body.append("</section>")
     body.append(_tables_section(comparison, slugs))
+    if comparison.loops is not None:
+        from sd_runner.loop_report import loop_section
+
+        body.append(loop_section(comparison.loops))
     body.append(_settings_section(comparison, colours))
     body.append(_model_section())
     return document(title, body)
@@ -338,10 +225,13 @@ def _contents(comparison: Comparison, slugs: list[str]) -> str:
         f'<li><a href="#outcome-{slug}">{_text(outcome)}</a></li>'
         for outcome, slug in zip(comparison.outcomes, slugs, strict=True)
     )
+    loops = ('<li><a href="#loops">Feedback loops: which drive each cluster, and when</a></li>'
+             if comparison.loops is not None else "")
     return (
         "<nav><h2>Contents</h2><ul>"
         f'<li><a href="#figures">Outcomes over time</a><ul>{figures}</ul></li>'
         '<li><a href="#table">Outcomes in the table years</a></li>'
+        f"{loops}"
         '<li><a href="#levers">Lever settings</a></li>'
         '<li><a href="#model">The model</a></li>'
         "</ul></nav>"
@@ -572,20 +462,20 @@ def _number(value: object) -> str:
 
 
 def _model_section() -> str:
+    from sd_runner.loops import load_loop_names, loop_id
+
     sectors = "".join(
         f"<dt><strong>{_text(name)}</strong></dt><dd>{_text(text)}</dd>" for name, text in SECTORS
     )
-    loops = []
-    for loop in FEEDBACK_LOOPS:
-        paths = "".join(
-            f'<li class="loop-path">{" → ".join(_text(step) for step in path)}</li>'
-            for path in loop.paths
-        )
-        kind = "reinforcing" if loop.polarity == "R" else "balancing"
-        loops.append(
-            f"<li><strong>{_text(loop.polarity)} {_text(loop.name)}</strong> ({kind}). "
-            f"{_text(loop.note)}<ul>{paths}</ul></li>"
-        )
+    named = sorted(load_loop_names(resources.loop_names_path()),
+                   key=lambda entry: (entry.code[0], int(entry.code[1:] or 0)))
+    loops = "".join(
+        f"<li><strong>{_text(entry.code)} {_text(entry.name)}</strong> "
+        f"(<code>{loop_id(entry.variables)}</code>). "
+        f"{_text(entry.description)}<ul><li class=\"loop-path\">"
+        f"{' → '.join(_text(step) for step in (*entry.variables, entry.variables[0]))}"
+        "</li></ul></li>"
+        for entry in named)
     return "\n".join([
         '<section id="model">',
         "<h2>The model</h2>",
@@ -597,9 +487,10 @@ def _model_section() -> str:
         "<h3>Sectors</h3>",
         f"<dl>{sectors}</dl>",
         "<h3>Feedback loops</h3>",
-        ("<p>Each path names Vensim variables; every variable appears in the equation of the "
-         "next (a stock through its flows).</p>"),
-        f"<ul>{''.join(loops)}</ul>",
+        ("<p>The named loops of <code>models/loops.toml</code> (R reinforcing, B balancing, E "
+         "polarity changes with the state). Each path names Vensim variables; every variable "
+         "appears in the equation of the next (a stock through its flows).</p>"),
+        f"<ul>{loops}</ul>",
         "</section>",
     ])
 

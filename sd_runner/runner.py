@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +13,7 @@ from sd_runner import __version__, resources
 from sd_runner.comparison import Comparison, compare_runs
 from sd_runner.errors import InputError
 from sd_runner.levers import Lever, load_levers
+from sd_runner.loop_comparison import DEFAULT_WINDOW, compare_loops
 from sd_runner.model import SDModel
 from sd_runner.scenarios import Scenario, bundled_scenario_names, load_scenario, scenario_params
 from sd_runner.simulation import KEY_OUTCOMES, ScenarioRun, run_scenario
@@ -83,11 +86,16 @@ def _fit_label(fit: str) -> str:
 
 
 def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
-            fit: str = CALIBRATED) -> Comparison:
+            fit: str = CALIBRATED, loops: bool = False,
+            loop_window: float = DEFAULT_WINDOW) -> Comparison:
     """Run ``names`` (every bundled scenario when empty) and the baseline, and compare them.
 
     Scenarios are all read and checked before the first run, so a bad file fails at once.
+    ``loops``: also score the model's feedback loops in every run (Loops That Matter) and
+    find the dominant ones over windows of ``loop_window`` years.
     """
+    if loops and not (math.isfinite(loop_window) and loop_window > 0):
+        raise InputError(f"--loop-window {loop_window}: give a positive number of years")
     names = names or bundled_scenario_names()
     chosen = [scenario(name, engine, fit) for name in names]
     if not any(s.name == REFERENCE for s in chosen):
@@ -105,7 +113,16 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
                  f"{_fit_label(fit)})")
         runs.append(run_scenario(bundled_model(engine, fit), s))
     clusters = bundled_model(engine, fit).subscripts["Cluster"]
-    return compare_runs(runs, clusters, KEY_OUTCOMES)
+    comparison = compare_runs(runs, clusters, KEY_OUTCOMES)
+    if not loops:
+        return comparison
+    inventory = loop_inventory(fit)
+    progress(f"scoring {len(inventory.loops)} feedback loops in {len(unique)} runs "
+             f"({engine} engine)")
+    scored = compare_loops(bundled_model("fast", fit), inventory.loops, unique,
+                           inventory.method, loop_window,
+                           run_with=None if engine == "fast" else bundled_model(engine, fit))
+    return dataclasses.replace(comparison, loops=scored)
 
 
 def wide_csv(result: ScenarioRun) -> str:
@@ -124,6 +141,15 @@ def comparison_csvs(comparison: Comparison) -> dict[str, str]:
     buffer = io.StringIO()
     comparison.table.to_csv(buffer, index=False, lineterminator="\n")
     files["outcomes.csv"] = buffer.getvalue()
+    if comparison.loops is not None:
+        tables = {"loops.csv": comparison.loops.inventory(),
+                  "loop_scores.csv": comparison.loops.relative_scores(),
+                  "dominant_loops.csv": comparison.loops.dominance(),
+                  "loop_shifts.csv": comparison.loops.shifts()}
+        for name, table in tables.items():
+            buffer = io.StringIO()
+            table.to_csv(buffer, index=False, lineterminator="\n")
+            files[name] = buffer.getvalue()
     return files
 
 
@@ -137,6 +163,48 @@ def comparison_html(comparison: Comparison, fit: str = CALIBRATED) -> str:
         generated_by=f"sd-runner {__version__}, model {model.path.name} "
         f"(sha256 {model.digest[:12]}), {_fit_label(fit)} parameters",
     )
+
+
+def comparison_json(comparison: Comparison) -> str:
+    """The comparison as one JSON object: scenarios, the outcome table and, when scored,
+    the loops (inventory, relative scores per interval, dominant periods, shifts)."""
+    import json
+
+    record = {
+        "scenarios": [{"name": run.scenario.name, "title": run.scenario.title}
+                      for run in comparison.runs],
+        "reference": comparison.reference.scenario.name,
+        "outcomes": comparison.table.to_dict(orient="records"),
+    }
+    loops = comparison.loops
+    if loops is not None:
+        scores = loops.relative_scores()
+        series = [{"scenario": scenario, "cluster": cluster, "loop": loop,
+                   "times": group["time"].tolist(), "relative": group["relative"].tolist()}
+                  for (scenario, cluster, loop), group in
+                  scores.groupby(["scenario", "cluster", "loop"], sort=False)]
+        record["loops"] = {
+            "method": loops.method, "window": loops.window, "interval": loops.interval,
+            "inventory": [{"id": loop.id, "name": loop.name, "polarity": loop.polarity,
+                           "variables": list(loop.variables)} for loop in loops.loops],
+            "relative_scores": series,
+            "dominance": [{**row, "loops": row["loops"].split(), "names": row["names"].split("; ")}
+                          for row in loops.dominance().to_dict(orient="records")],
+            "shifts": loops.shifts().to_dict(orient="records"),
+        }
+    return json.dumps(record, indent=1)
+
+
+def dominance_summary(loops) -> str:
+    """Plain text: per scenario and cluster, the loops dominating each period."""
+    names = {loop.id: loop.name or loop.id for loop in loops.loops}
+    lines = [f"Dominant feedback loops (windows of {loops.window:g} years):"]
+    for row in loops.dominance().itertuples():
+        members = ", ".join(names[i] for i in row.loops.split())
+        place = row.cluster or "Province"
+        lines.append(f"  {row.scenario:<22} {place:<10} {row.start:g}-{row.end:g} "
+                     f"{row.polarity} {row.share:4.0%}  {members}")
+    return "\n".join(lines)
 
 
 def outcome_summary(comparison: Comparison, year: int = 2035) -> str:

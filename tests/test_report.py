@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import itertools
 import json
 import re
 from html.parser import HTMLParser
@@ -18,7 +17,7 @@ from sd_runner import resources
 from sd_runner.comparison import compare_runs
 from sd_runner.errors import InputError
 from sd_runner.levers import load_levers
-from sd_runner.report import FEEDBACK_LOOPS, OUTCOMES, comparison_report
+from sd_runner.report import OUTCOMES, comparison_report
 from sd_runner.scenarios import LeverChoice, Scenario
 from sd_runner.simulation import KEY_OUTCOMES, ScenarioRun
 
@@ -229,32 +228,13 @@ def test_missing_outcome_column_is_an_input_error(comparison):
         comparison_report(dataclasses.replace(comparison, runs=runs))
 
 
-def _equations() -> dict[str, str]:
-    """Right-hand side of every equation of the bundled .mdl, by folded name."""
-    text = resources.model_path().read_text(encoding="utf-8").split("\\\\\\---///")[0]
-    equations = {}
-    for block in text.split("|"):
-        body = re.sub(r"\*{5,}.*", "", block.split("~")[0], flags=re.DOTALL).replace("{UTF-8}", "")
-        match = re.match(r"\s*([A-Za-z][\w ]*?)\s*(\[[^\]]*\])?\s*=(.*)$", body, re.DOTALL)
-        if match:
-            equations[match.group(1).casefold()] = match.group(3)
-    return equations
+def test_the_model_section_describes_every_named_loop(report):
+    """The loops come from models/loops.toml, whose names the loop tests check against the
+    model's equations; the report shows each with its code, identifier and path."""
+    from sd_runner.loops import load_loop_names, loop_id
 
-
-def _names(expression: str) -> set[str]:
-    without_subscripts = re.sub(r"\[[^\]]*\]", " ", expression)
-    return {part.strip().casefold() for part in re.split(r"[-+*/(),<>=^]", without_subscripts)}
-
-
-def test_feedback_loops_follow_the_equations():
-    equations = _equations()
-    assert len(equations) > 100
-    for loop in FEEDBACK_LOOPS:
-        for path in loop.paths:
-            for cause, effect in itertools.pairwise(path):
-                rhs = equations[effect.casefold()]
-                inputs = _names(rhs)
-                if rhs.lstrip().upper().startswith("INTEG"):  # a stock: through its flows
-                    for flow in list(inputs):
-                        inputs |= _names(equations.get(flow, ""))
-                assert cause.casefold() in inputs, f"{loop.name}: {cause} -> {effect}"
+    section = report[report.index('<section id="model">'):]
+    for entry in load_loop_names(resources.loop_names_path()):
+        assert f"{entry.code} {html.escape(entry.name)}" in section
+        assert loop_id(entry.variables) in section
+        assert " → ".join(html.escape(v) for v in entry.variables) in section
