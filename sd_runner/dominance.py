@@ -108,7 +108,6 @@ class LinkScores:
                              "non-negative stocks")
         axis = model.time_axis(saveper=model.control("TIME STEP"), final_time=final_time)
         constants = model.constants_vector(params)
-        self.model = model
         self.times = axis.times
         self.path = _trajectory(model, run_with or model, params, axis, constants)
         self.stock_state = {}

@@ -162,13 +162,13 @@ def interval_means(scores: LoopScores, interval: float) -> tuple[np.ndarray, np.
     has no scores, starts the first interval.
     """
     times = scores.times
-    count = int(round((times[-1] - times[0]) / interval))
-    ends = times[0] + interval * np.arange(1, count + 1)
-    # Which interval each step after the first falls in (a small tolerance for the float grid).
+    # A small tolerance for the float grid; a last, shorter interval ends with the run.
+    count = int(np.ceil((times[-1] - times[0]) / interval - 1e-9))
+    ends = np.minimum(times[0] + interval * np.arange(1, count + 1), times[-1])
     which = np.ceil((times[1:] - times[0]) / interval - 1e-9).astype(int) - 1
     means = np.zeros((count, scores.relative.shape[1]))
-    counts = np.bincount(which, minlength=count)[:count]
-    np.add.at(means, which[which < count], scores.relative[1:][which < count])
+    np.add.at(means, which, scores.relative[1:])
+    counts = np.bincount(which, minlength=count)
     return ends, means / np.maximum(counts, 1)[:, None]
 
 

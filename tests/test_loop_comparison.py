@@ -133,3 +133,14 @@ def test_a_bad_loop_window_is_one_line_exit_2(window, tmp_path):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines == [lines[0]] and "--loop-window" in lines[0] and "Traceback" not in lines[0]
     assert not report.exists()
+
+
+def test_a_last_shorter_interval_ends_with_the_run():
+    from sd_runner.dominance import LoopScores
+
+    times = np.arange(0, 1.01, 0.25)  # scores at 0.25 ... 1.0 cover the steps ending there
+    relative = np.array([[0.0], [0.1], [0.3], [0.5], [0.9]])
+    scores = LoopScores(times, [], np.zeros_like(relative), relative)
+    ends, means = interval_means(scores, 0.4)
+    np.testing.assert_allclose(ends, [0.4, 0.8, 1.0])
+    np.testing.assert_allclose(means[:, 0], [0.1, 0.4, 0.9])
