@@ -77,6 +77,22 @@ def _chosen_fit(fit_path, uncalibrated) -> str:
     return runner.CALIBRATED
 
 
+def _parallel_options(command):
+    command = click.option(
+        "--scheduler", default=None,
+        help="Address of a Dask scheduler (tcp://host:port) to run the ensembles on.",
+    )(command)
+    return click.option(
+        "--workers", type=int, default=None,
+        help="Local processes for the ensembles; default: one per core for large ones.",
+    )(command)
+
+
+def _check_workers(workers) -> None:
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers {workers}: give 1 or more processes")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sd-runner")
 def cli():
@@ -128,24 +144,39 @@ def run(scenario, out, engine, fit_path, uncalibrated):
               "dominate each cluster, when, and how each scenario shifts them.")
 @click.option("--loop-window", type=float, default=2.0, show_default=True,
               help="Years per window over which loop dominance is judged (with --loops).")
+@click.option("--uncertainty", "members", type=int, default=0,
+              help="Also run every scenario over this many parameter sets (common to all "
+              "scenarios): bands, probabilities of beating the baseline, lever effects.")
+@click.option("--sample", type=click.Choice(["posterior", "priors"]), default="posterior",
+              show_default=True,
+              help="Draw the parameter sets from the fit's posterior sample or from the "
+              "calibration settings' bounds and priors (with --uncertainty).")
+@click.option("--seed", type=int, default=2003, show_default=True,
+              help="Seed of the parameter draws (with --uncertainty).")
+@_parallel_options
 @click.option("--json", "as_json", is_flag=True,
-              help="Print the comparison (and, with --loops, the loop results) as one JSON "
-              "object.")
+              help="Print the comparison (with --loops and --uncertainty, their results too) "
+              "as one JSON object.")
 @_engine_option
 @_fit_options
 @_errors_as_messages
-def compare(scenario_names, report, out_dir, with_loops, loop_window, as_json, engine,
-            fit_path, uncalibrated):
+def compare(scenario_names, report, out_dir, with_loops, loop_window, members, sample, seed,
+            workers, scheduler, as_json, engine, fit_path, uncalibrated):
     """Compare scenarios with the baseline (default: every bundled scenario)."""
     from sd_runner import output, runner
 
     fit = _chosen_fit(fit_path, uncalibrated)
+    if members < 0:
+        raise InputError(f"--uncertainty {members}: give a number of parameter sets, 1 or more")
+    _check_workers(workers)
     if report:
         output.check_writable_file(report, "--report")
     if out_dir:
         output.check_writable_dir(out_dir, "--out")
     comparison = runner.compare(list(scenario_names), progress=_progress, engine=engine,
-                                fit=fit, loops=with_loops, loop_window=loop_window)
+                                fit=fit, loops=with_loops, loop_window=loop_window,
+                                uncertainty=members, sample=sample, seed=seed,
+                                workers=workers, scheduler=scheduler)
     if out_dir:
         files = runner.comparison_csvs(comparison)
         output.write_files(out_dir, files)
@@ -213,6 +244,78 @@ def validate(data_path, as_json, config_path, fit_path, uncalibrated):
     for skipped in result.skipped:
         click.echo(f"not compared: line {skipped.observation.line} "
                    f"{skipped.observation.label()}: {skipped.reason}", err=True)
+
+
+@cli.command()
+@click.option("--method", type=click.Choice(["sobol", "morris"]), default="sobol",
+              show_default=True, help="Sobol indices (first, total, second order) or Morris "
+              "screening.")
+@click.option("--n", "samples", type=int, default=1024, show_default=True,
+              help="Sobol: base samples, a power of 2 (runs: n(2k+2) for k parameters); "
+              "Morris: trajectories (runs: n(k+1)).")
+@click.option("--outcome", "outcomes", multiple=True,
+              help="A variable, for every cluster (Margin) or one (Margin[Apparel]); "
+              "repeat for more. Default: Margin and Buyer Dependence.")
+@click.option("--year", type=float, default=2035, show_default=True,
+              help="Year the outcomes are taken in.")
+@click.option("--scenario", default="baseline", show_default=True,
+              help="Scenario whose levers every run applies (a bundled name or a file).")
+@click.option("--seed", type=int, default=2003, show_default=True,
+              help="Seed of the sample and of the bootstrap intervals.")
+@click.option("--out", "out_file", type=click.Path(), default=None,
+              help="Write the indices as CSV here (default: a summary on standard output).")
+@click.option("--report", type=click.Path(), default=None,
+              help="Write a self-contained HTML report of the indices here.")
+@_parallel_options
+@_fit_options
+@_errors_as_messages
+def sensitivity(method, samples, outcomes, year, scenario, seed, out_file, report, workers,
+                scheduler, fit_path, uncalibrated):
+    """Global sensitivity of outcomes to every estimated parameter, within its bounds."""
+    from sd_runner import output, runner
+
+    fit = _chosen_fit(fit_path, uncalibrated)
+    _check_workers(workers)
+    if out_file:
+        output.check_writable_file(out_file, "--out")
+    if report:
+        output.check_writable_file(report, "--report")
+    bar = _Bar("model runs")
+    try:
+        result = runner.sensitivity(method, samples, list(outcomes), year, scenario, seed,
+                                    fit=fit, workers=workers, scheduler=scheduler,
+                                    progress=bar.update)
+    finally:
+        bar.close()
+    if out_file:
+        output.write_text(out_file, runner.sensitivity_csv(result))
+        click.echo(f"wrote {out_file}", err=True)
+    if report:
+        output.write_text(report, runner.sensitivity_html(result, fit))
+        click.echo(f"wrote {report}", err=True)
+    if not out_file and not report:
+        click.echo(runner.sensitivity_summary(result))
+
+
+class _Bar:
+    """A click progress bar on standard error, opened at the first update."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+        self.done = 0
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
 
 
 @cli.command()

@@ -8,6 +8,7 @@ import pandas as pd
 
 from sd_runner.loop_comparison import LoopComparison
 from sd_runner.simulation import KEY_OUTCOMES, ScenarioRun
+from sd_runner.uncertain_comparison import UncertainComparison
 
 #: Years shown in the outcome table.
 TABLE_YEARS = (2013, 2025, 2035)
@@ -30,6 +31,8 @@ class Comparison:
         ``difference`` (value minus the reference's), one row per combination.
     loops : LoopComparison, optional
         Feedback-loop dominance per scenario and cluster, when asked for.
+    uncertainty : UncertainComparison, optional
+        Bands, probabilities and effects over many parameter sets, when asked for.
     """
 
     runs: tuple[ScenarioRun, ...]
@@ -37,6 +40,7 @@ class Comparison:
     outcomes: tuple[str, ...]
     table: pd.DataFrame
     loops: LoopComparison | None = None
+    uncertainty: UncertainComparison | None = None
 
     @property
     def reference(self) -> ScenarioRun:

@@ -174,6 +174,10 @@ def comparison_report(
         body.append(_figure_section(comparison, outcome, slug, colours))
     body.append("</section>")
     body.append(_tables_section(comparison, slugs))
+    if comparison.uncertainty is not None:
+        from sd_runner.uncertainty_report import uncertainty_section
+
+        body.append(uncertainty_section(comparison.uncertainty, colours))
     if comparison.loops is not None:
         from sd_runner.loop_report import loop_section
 
@@ -227,6 +231,8 @@ def _contents(comparison: Comparison, slugs: list[str]) -> str:
     )
     loops = ('<li><a href="#loops">Feedback loops: which drive each cluster, and when</a></li>'
              if comparison.loops is not None else "")
+    if comparison.uncertainty is not None:
+        loops = '<li><a href="#uncertainty">Uncertainty: how sure is the ranking?</a></li>' + loops
     return (
         "<nav><h2>Contents</h2><ul>"
         f'<li><a href="#figures">Outcomes over time</a><ul>{figures}</ul></li>'

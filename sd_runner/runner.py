@@ -29,6 +29,9 @@ def _quiet(_message: str) -> None:
 
 ENGINES = ("fast", "pysd")
 
+#: Seed of parameter draws and sensitivity samples unless one is given.
+DEFAULT_SEED = 2003
+
 
 #: ``fit`` values: the committed calibration, or none (the ``.mdl``'s own values).
 CALIBRATED = "calibrated"
@@ -87,15 +90,20 @@ def _fit_label(fit: str) -> str:
 
 def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
             fit: str = CALIBRATED, loops: bool = False,
-            loop_window: float = DEFAULT_WINDOW) -> Comparison:
+            loop_window: float = DEFAULT_WINDOW, uncertainty: int = 0,
+            sample: str = "posterior", seed: int = DEFAULT_SEED,
+            workers: int | None = None, scheduler: str | None = None) -> Comparison:
     """Run ``names`` (every bundled scenario when empty) and the baseline, and compare them.
 
     Scenarios are all read and checked before the first run, so a bad file fails at once.
     ``loops``: also score the model's feedback loops in every run (Loops That Matter) and
-    find the dominant ones over windows of ``loop_window`` years.
+    find the dominant ones over windows of ``loop_window`` years. ``uncertainty``: also run
+    every scenario over that many parameter sets drawn with ``seed`` from ``sample``
+    (``"posterior"``, the fit's sample, or ``"priors"``, the settings' bounds and priors).
     """
     if loops and not (math.isfinite(loop_window) and loop_window > 0):
         raise InputError(f"--loop-window {loop_window}: give a positive number of years")
+    sets = parameter_sets(uncertainty, sample, seed, fit) if uncertainty else None
     names = names or bundled_scenario_names()
     chosen = [scenario(name, engine, fit) for name in names]
     if not any(s.name == REFERENCE for s in chosen):
@@ -114,6 +122,13 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
         runs.append(run_scenario(bundled_model(engine, fit), s))
     clusters = bundled_model(engine, fit).subscripts["Cluster"]
     comparison = compare_runs(runs, clusters, KEY_OUTCOMES)
+    if sets is not None:
+        from sd_runner.uncertain_comparison import compare_uncertain
+
+        summary = compare_uncertain(bundled_model("fast", fit), unique, sets, KEY_OUTCOMES,
+                                    clusters, workers=workers, scheduler=scheduler,
+                                    progress=progress)
+        comparison = dataclasses.replace(comparison, uncertainty=summary)
     if not loops:
         return comparison
     inventory = loop_inventory(fit)
@@ -123,6 +138,33 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
                            inventory.method, loop_window,
                            run_with=None if engine == "fast" else bundled_model(engine, fit))
     return dataclasses.replace(comparison, loops=scored)
+
+
+def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED):
+    """``n`` parameter sets from the fit's posterior sample or from the settings' priors."""
+    from sd_runner.uncertainty import SOURCES, posterior_sets, prior_sets
+
+    if sample not in SOURCES:
+        raise InputError(f"--sample {sample!r}: use one of {', '.join(SOURCES)}")
+    if seed < 0:
+        raise InputError(f"--seed {seed} must be 0 or more")
+    if sample == "priors":
+        return prior_sets(_calibration_config(), n, seed)
+    if fit == UNCALIBRATED:
+        raise InputError("--uncalibrated has no posterior sample to draw from; use "
+                         "--sample priors, or a fit with --fit")
+    from sd_runner.calibration.fitfile import read_sample
+
+    return posterior_sets(read_sample(resources.fit_dir() if fit == CALIBRATED else fit), n,
+                          seed)
+
+
+def _calibration_config():
+    from sd_runner.calibration.config import load_config
+    from sd_runner.observations import load_observations
+
+    return load_config(resources.calibration_config_path(),
+                       load_observations(resources.observations_path()))
 
 
 def wide_csv(result: ScenarioRun) -> str:
@@ -141,6 +183,13 @@ def comparison_csvs(comparison: Comparison) -> dict[str, str]:
     buffer = io.StringIO()
     comparison.table.to_csv(buffer, index=False, lineterminator="\n")
     files["outcomes.csv"] = buffer.getvalue()
+    if comparison.uncertainty is not None:
+        tables = {"uncertainty_bands.csv": comparison.uncertainty.band_table(),
+                  "uncertainty_effects.csv": comparison.uncertainty.effect_table()}
+        for name, table in tables.items():
+            buffer = io.StringIO()
+            table.to_csv(buffer, index=False, lineterminator="\n")
+            files[name] = buffer.getvalue()
     if comparison.loops is not None:
         tables = {"loops.csv": comparison.loops.inventory(),
                   "loop_scores.csv": comparison.loops.relative_scores(),
@@ -176,6 +225,22 @@ def comparison_json(comparison: Comparison) -> str:
         "reference": comparison.reference.scenario.name,
         "outcomes": comparison.table.to_dict(orient="records"),
     }
+    uncertain = comparison.uncertainty
+    if uncertain is not None:
+        bands = uncertain.band_table()
+        record["uncertainty"] = {
+            "members": len(uncertain.sets.values), "sample": uncertain.sets.source,
+            "seed": uncertain.sets.seed, "parameters": list(uncertain.sets.names),
+            "quantiles": [0.05, 0.5, 0.95],
+            "bands": [{"scenario": scenario, "outcome": outcome, "cluster": cluster,
+                       "times": group["time"].tolist(), "p05": group["p05"].tolist(),
+                       "p50": group["p50"].tolist(), "p95": group["p95"].tolist()}
+                      for (scenario, outcome, cluster), group in
+                      bands.groupby(["scenario", "outcome", "cluster"], sort=False)],
+            "effects": [{k: (None if isinstance(v, float) and math.isnan(v) else v)
+                         for k, v in row.items()}
+                        for row in uncertain.effect_table().to_dict(orient="records")],
+        }
     loops = comparison.loops
     if loops is not None:
         scores = loops.relative_scores()
@@ -192,7 +257,7 @@ def comparison_json(comparison: Comparison) -> str:
                           for row in loops.dominance().to_dict(orient="records")],
             "shifts": loops.shifts().to_dict(orient="records"),
         }
-    return json.dumps(record, indent=1)
+    return json.dumps(record, indent=1, allow_nan=False)
 
 
 def dominance_summary(loops) -> str:
@@ -320,3 +385,59 @@ def loop_inventory(fit: str = CALIBRATED) -> LoopInventory:
         found, method = strongest_path_loops(graph, model, params), "strongest-path"
     names = load_loop_names(resources.loop_names_path())
     return LoopInventory(named_loops(found, names, graph), method)
+
+
+# ---------------------------------------------------------------------- sensitivity
+DEFAULT_SENSITIVITY_OUTCOMES = ("Margin", "Buyer Dependence")
+
+
+def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
+                scenario_name: str = REFERENCE, seed: int = DEFAULT_SEED,
+                fit: str = CALIBRATED, workers: int | None = None,
+                scheduler: str | None = None, chunk_size: int = 32768, progress=None):
+    """Sobol or Morris indices of ``outcomes`` in ``year`` for every estimated parameter,
+    uniform within its declared bounds, in runs of one scenario."""
+    from sd_runner.sensitivity import analyse
+    from sd_runner.uncertainty import estimated_factors, expand_outcomes, outcome_function
+
+    if seed < 0:
+        raise InputError(f"--seed {seed} must be 0 or more")
+    model = bundled_model("fast", fit)
+    chosen = scenario(scenario_name, "fast", fit)
+    targets = expand_outcomes(model, outcomes or list(DEFAULT_SENSITIVITY_OUTCOMES), year)
+    factors = estimated_factors(_calibration_config())
+    evaluate = outcome_function(model, factors.names, targets, scenario_params(chosen, model),
+                                workers=workers, scheduler=scheduler)
+    return analyse(evaluate, factors, [t.label for t in targets], method, samples, seed,
+                   chunk_size=chunk_size, progress=progress)
+
+
+def sensitivity_csv(result) -> str:
+    """The indices as CSV (long: outcome, factor, other, index, value, confidence)."""
+    buffer = io.StringIO()
+    result.indices.to_csv(buffer, index=False, lineterminator="\n")
+    return buffer.getvalue()
+
+
+def sensitivity_html(result, fit: str = CALIBRATED) -> str:
+    """The HTML report of a sensitivity analysis."""
+    from sd_runner.sensitivity_report import sensitivity_report
+
+    model = bundled_model(fit=fit)
+    return sensitivity_report(result, generated_by=f"sd-runner {__version__}, model "
+                              f"{model.path.name} (sha256 {model.digest[:12]}), "
+                              f"{_fit_label(fit)} parameters")
+
+
+def sensitivity_summary(result, shown: int = 5) -> str:
+    """Plain text: per outcome, the parameters with the largest total (Sobol) or mu* (Morris)."""
+    key = "ST" if result.method == "sobol" else "mu_star"
+    lines = [f"{result.method.capitalize()} indices from {result.samples} runs ({key}, "
+             f"{result.level:.0%} interval), largest first:"]
+    table = result.indices[result.indices["index"] == key]
+    for outcome, group in table.groupby("outcome", sort=False):
+        lines.append(f"  {outcome}")
+        for row in group.sort_values("value", ascending=False, kind="stable").head(
+                shown).itertuples():
+            lines.append(f"    {row.factor:<45} {row.value:9.4g} +- {row.confidence:.2g}")
+    return "\n".join(lines)

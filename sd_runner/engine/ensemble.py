@@ -86,6 +86,8 @@ def run_ensemble(
     *,
     base_params: dict | None = None,
     time_step: float | None = None,
+    saveper: float | None = None,
+    final_time: float | None = None,
     chunk_size: int = 1024,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -104,8 +106,8 @@ def run_ensemble(
         Variables to keep (only these are stored, so memory grows with members x outputs).
     base_params : dict, optional
         PySD-style parameters applied to every member first (a scenario's levers).
-    time_step : float, optional
-        Override TIME STEP.
+    time_step, saveper, final_time : float, optional
+        Override TIME STEP, SAVEPER or FINAL TIME (saving less keeps less in memory).
     chunk_size : int
         Members per chunk; chunks run in parallel.
     workers : int, optional
@@ -124,7 +126,7 @@ def run_ensemble(
     if any(isinstance(t, str) for t in targets):
         raise InputError("time controls are not ensemble outputs; ask for model variables")
     out_slots = np.asarray(targets, dtype=np.int64)
-    axis = model.time_axis(time_step)
+    axis = model.time_axis(time_step, saveper, final_time)
     chunks = [consts[i:i + chunk_size] for i in range(0, len(consts), chunk_size)]
     key = model.kernel.key
     _KERNELS[key] = model.kernel.module

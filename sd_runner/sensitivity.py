@@ -1,0 +1,166 @@
+"""Global sensitivity analysis with SALib: Sobol indices and Morris screening.
+
+The analysis is written against any vectorised function ``evaluate(X) -> Y`` (parameter sets
+in rows, outcomes in columns), so the code that analyses the model is the code the tests check
+on the Ishigami function, whose indices are known. :func:`model_outcomes` makes such a
+function from the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sd_runner.errors import InputError
+
+METHODS = ("sobol", "morris")
+
+#: Morris grid levels (SALib's default).
+MORRIS_LEVELS = 4
+
+Evaluate = Callable[[np.ndarray], np.ndarray]
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Factors:
+    """The uncertain inputs: names and ``(lower, upper)`` bounds (uniform in between)."""
+
+    names: tuple[str, ...]
+    bounds: tuple[tuple[float, float], ...]
+
+    def __post_init__(self):
+        if len(self.names) != len(self.bounds) or not self.names:
+            raise InputError("give at least one factor, each with bounds")
+        for name, (lower, upper) in zip(self.names, self.bounds, strict=True):
+            if not (np.isfinite(lower) and np.isfinite(upper) and lower < upper):
+                raise InputError(f"factor {name}: bounds [{lower}, {upper}] must be finite with "
+                                 "lower < upper")
+
+    def problem(self) -> dict:
+        """SALib's problem dictionary."""
+        return {"num_vars": len(self.names), "names": list(self.names),
+                "bounds": [list(b) for b in self.bounds]}
+
+
+@dataclass(frozen=True)
+class SensitivityResult:
+    """Indices of every outcome.
+
+    Attributes
+    ----------
+    method : str
+        ``"sobol"`` or ``"morris"``.
+    factors : Factors
+    outcomes : tuple of str
+    samples : int
+        Model evaluations made.
+    indices : pandas.DataFrame
+        Long table: ``outcome``, ``factor``, ``other`` (the second factor of a second-order
+        Sobol index, else empty), ``index`` (``S1``, ``ST``, ``S2``; ``mu``, ``mu_star``,
+        ``sigma``), ``value``, ``confidence`` (half-width of the interval at ``level``).
+    level : float
+        Confidence level of the intervals (bootstrap, SALib).
+    """
+
+    method: str
+    factors: Factors
+    outcomes: tuple[str, ...]
+    samples: int
+    indices: pd.DataFrame
+    level: float = 0.95
+
+
+def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: str = "sobol",
+            n: int = 1024, seed: int = 2003, second_order: bool = True,
+            chunk_size: int = 32768, progress: Progress | None = None) -> SensitivityResult:
+    """Sample ``factors``, evaluate, and compute the indices of every outcome.
+
+    Parameters
+    ----------
+    evaluate : callable
+        ``evaluate(X)`` with ``X`` of shape ``(rows, factors)`` returns ``(rows, outcomes)``.
+    n : int
+        Sobol: base samples (a power of 2; ``n * (2k + 2)`` evaluations with second order,
+        ``n * (k + 2)`` without, for ``k`` factors). Morris: trajectories (``n * (k + 1)``).
+    seed : int
+        Seeds the sample and the bootstrap of the confidence intervals.
+    chunk_size : int
+        Rows evaluated per call of ``evaluate``; the indices do not depend on it.
+    """
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
+    if n < 2 or (method == "sobol" and n & (n - 1)):
+        raise InputError(f"--n {n}: Sobol needs a power of 2 base samples (e.g. 1024), "
+                         "Morris at least 2 trajectories")
+    if chunk_size < 1:
+        raise InputError(f"chunk size {chunk_size} must be at least 1")
+    problem = factors.problem()
+    if method == "sobol":
+        from SALib.sample import sobol as sampler
+
+        x = sampler.sample(problem, n, calc_second_order=second_order, seed=seed)
+    else:
+        from SALib.sample import morris as sampler
+
+        x = sampler.sample(problem, n, num_levels=MORRIS_LEVELS, seed=seed)
+    y = _evaluate_in_chunks(evaluate, x, len(outcomes), chunk_size, progress)
+    rows = []
+    for column, outcome in enumerate(outcomes):
+        rows += _indices(method, problem, x, y[:, column], outcome, second_order, seed)
+    table = pd.DataFrame(rows, columns=["outcome", "factor", "other", "index", "value",
+                                        "confidence"])
+    return SensitivityResult(method, factors, tuple(outcomes), len(x), table)
+
+
+def _evaluate_in_chunks(evaluate: Evaluate, x: np.ndarray, outcomes: int, chunk_size: int,
+                        progress: Progress | None) -> np.ndarray:
+    parts = []
+    for start in range(0, len(x), chunk_size):
+        part = np.asarray(evaluate(x[start:start + chunk_size]), dtype=float)
+        part = part.reshape(len(x[start:start + chunk_size]), -1)
+        if part.shape[1] != outcomes:
+            raise InputError(f"the evaluation gave {part.shape[1]} outcomes for "
+                             f"{outcomes} named")
+        parts.append(part)
+        if progress:
+            progress(min(start + chunk_size, len(x)), len(x))
+    y = np.concatenate(parts)
+    if not np.isfinite(y).all():
+        row, column = np.argwhere(~np.isfinite(y))[0]
+        raise InputError(f"sample {row}: outcome {column} is {y[row, column]}; narrow the "
+                         "factors' bounds")
+    return y
+
+
+def _indices(method, problem, x, y, outcome, second_order, seed) -> list[dict]:
+    names = problem["names"]
+    rows = []
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        result = sobol.analyze(problem, y, calc_second_order=second_order, seed=seed)
+        for index in ("S1", "ST"):
+            for i, name in enumerate(names):
+                rows.append({"outcome": outcome, "factor": name, "other": "", "index": index,
+                             "value": float(result[index][i]),
+                             "confidence": float(result[f"{index}_conf"][i])})
+        if second_order:
+            for i, name in enumerate(names):
+                for j in range(i + 1, len(names)):
+                    rows.append({"outcome": outcome, "factor": name, "other": names[j],
+                                 "index": "S2", "value": float(result["S2"][i, j]),
+                                 "confidence": float(result["S2_conf"][i, j])})
+    else:
+        from SALib.analyze import morris
+
+        result = morris.analyze(problem, x, y, num_levels=MORRIS_LEVELS, seed=seed)
+        for i, name in enumerate(names):
+            for index in ("mu", "mu_star", "sigma"):
+                confidence = float(result["mu_star_conf"][i]) if index == "mu_star" else np.nan
+                rows.append({"outcome": outcome, "factor": name, "other": "", "index": index,
+                             "value": float(result[index][i]), "confidence": confidence})
+    return rows

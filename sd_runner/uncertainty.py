@@ -1,0 +1,131 @@
+"""Parameter uncertainty: parameter sets to run, and the model as a function of them.
+
+Parameter sets come from the calibration's posterior sample (``sample.csv`` of a fit) or,
+when asked, from the settings file's declared bounds and priors. Every scenario of a
+comparison runs the same sets (common random numbers), so a difference between two scenarios
+is the lever's effect under the same parameters, not sampling noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sd_runner.calibration.config import CalibrationConfig
+from sd_runner.engine.ensemble import run_ensemble
+from sd_runner.engine.fast import FastModel
+from sd_runner.errors import InputError
+from sd_runner.sensitivity import Factors
+
+SOURCES = ("posterior", "priors")
+
+
+@dataclass(frozen=True)
+class ParameterSets:
+    """``values[member, parameter]`` for the constants ``names``, and where they came from."""
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    source: str
+    seed: int
+
+
+def estimated_factors(config: CalibrationConfig) -> Factors:
+    """Every estimated parameter of the calibration settings, within its declared bounds."""
+    return Factors(tuple(p.name for p in config.parameters),
+                   tuple((p.lower, p.upper) for p in config.parameters))
+
+
+def posterior_sets(sample, n: int, seed: int) -> ParameterSets:
+    """``n`` rows of a fit's posterior sample (a DataFrame, one set per row), drawn with
+    ``seed``: without replacement when the sample is large enough, with it otherwise."""
+    _check_count(n)
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(sample), size=n, replace=n > len(sample))
+    return ParameterSets(tuple(sample.columns), sample.to_numpy(dtype=float)[rows],
+                         "posterior", seed)
+
+
+def prior_sets(config: CalibrationConfig, n: int, seed: int) -> ParameterSets:
+    """``n`` sets drawn from the settings file: each parameter from its prior (a normal
+    truncated to its bounds) where it has one, uniform within its bounds otherwise."""
+    from scipy.stats import truncnorm
+
+    _check_count(n)
+    rng = np.random.default_rng(seed)
+    columns = []
+    for parameter in config.parameters:
+        lower, upper = parameter.lower, parameter.upper
+        prior = parameter.prior
+        if prior is None:
+            columns.append(rng.uniform(lower, upper, size=n))
+        else:
+            a, b = (lower - prior.mean) / prior.sd, (upper - prior.mean) / prior.sd
+            columns.append(truncnorm.rvs(a, b, loc=prior.mean, scale=prior.sd, size=n,
+                                         random_state=rng))
+    return ParameterSets(tuple(p.name for p in config.parameters), np.column_stack(columns),
+                         "priors", seed)
+
+
+def _check_count(n: int) -> None:
+    if n < 1:
+        raise InputError(f"--uncertainty {n}: give the number of parameter sets, 1 or more")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A model outcome in one year: ``variable`` (a column, ``"Margin[Textile]"``)."""
+
+    variable: str
+    year: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.variable} {self.year:g}"
+
+
+def expand_outcomes(model: FastModel, variables: list[str], year: float) -> list[Outcome]:
+    """Each variable (``"Margin"`` for every cluster, or ``"Margin[Textile]"``) in ``year``."""
+    initial, final = model.control("INITIAL TIME"), model.control("FINAL TIME")
+    if not initial < year <= final:
+        raise InputError(f"--year {year:g}: give a year after {initial:g} and at most "
+                         f"{final:g}")
+    columns = model.expand_columns(list(variables))
+    return [Outcome(column, float(year)) for column in columns]
+
+
+def outcome_function(model: FastModel, names: tuple[str, ...], outcomes: list[Outcome],
+                     base_params: dict | None = None, workers: int | None = None,
+                     scheduler: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """``evaluate(values) -> [member, outcome]``: the model run with each row of ``values``
+    (for the constants ``names``) on top of ``base_params`` (a scenario's levers)."""
+    variables = list(dict.fromkeys(o.variable for o in outcomes))
+    initial = model.control("INITIAL TIME")
+    years = {o.year for o in outcomes}
+    for year in years:
+        _saved_index(model.time_axis().times, year)  # refuse a year between saved times
+    # One year: run only up to it and save only it, so runs keep two values each.
+    last = max(years)
+    saveper = last - initial if len(years) == 1 else None
+
+    def evaluate(values: np.ndarray) -> np.ndarray:
+        result = run_ensemble(model, values, list(names), variables, base_params=base_params,
+                              saveper=saveper, final_time=last, workers=workers,
+                              scheduler=scheduler)
+        out = np.empty((len(values), len(outcomes)))
+        for column, outcome in enumerate(outcomes):
+            step = _saved_index(result.times, outcome.year)
+            out[:, column] = result.column(outcome.variable)[:, step]
+        return out
+
+    return evaluate
+
+
+def _saved_index(times: np.ndarray, year: float) -> int:
+    index = int(np.argmin(np.abs(times - year)))
+    if abs(times[index] - year) > 1e-9:
+        raise InputError(f"year {year:g} is not a saved time of the model (every "
+                         f"{times[1] - times[0]:g} years from {times[0]:g}); give one that is")
+    return index

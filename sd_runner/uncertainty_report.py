@@ -1,0 +1,137 @@
+"""The uncertainty section of the comparison report: bands over time, the probability that each
+scenario beats the reference, and each lever's effect as a ranked chart with intervals."""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from sd_runner.html_page import plotly_text, slug, text
+from sd_runner.uncertain_comparison import BETTER, EFFECT_YEAR, UncertainComparison
+
+#: Outcomes drawn with bands and ranked by effect.
+SHOWN = ("Margin", "Buyer Dependence")
+
+
+def uncertainty_section(summary: UncertainComparison, colours: list[str]) -> str:
+    """The section's HTML (``id="uncertainty"``); ``colours`` per scenario, in order."""
+    sets = summary.sets
+    source = ("the calibration's posterior sample" if sets.source == "posterior" else
+              "the calibration settings' bounds and priors")
+    parts = [
+        '<section id="uncertainty">',
+        "<h2>Uncertainty: how sure is the ranking?</h2>",
+        (f"<p>Every scenario ran the same {len(sets.values)} parameter sets, drawn from "
+         f"{text(source)} with seed {sets.seed} ({len(sets.names)} parameters: "
+         f"{text(', '.join(sets.names))}). Because the sets are common to all scenarios, a "
+         "lever's effect is taken member by member against the reference, "
+         f"<strong>{text(summary.reference)}</strong>. Parameters the calibration does not "
+         "estimate keep their values.</p>"),
+        "<h3>Probability of beating the reference in "
+        f"{EFFECT_YEAR:g}</h3>",
+        _probability_table(summary),
+    ]
+    for outcome in SHOWN:
+        if outcome not in summary.outcomes:
+            continue
+        parts.append(f"<h3>{text(outcome)}: median and 5-95 % band</h3>")
+        parts.append(_html(_band_figure(summary, outcome, colours),
+                           f"fig-band-{slug(outcome)}"))
+        parts.append(f"<h3>{text(outcome)}: effect of each scenario in {EFFECT_YEAR:g}, "
+                     "ranked</h3>")
+        parts.append('<p class="caption">Median effect (scenario minus reference, member by '
+                     "member) with its 5-95 % interval; the best at the top.</p>")
+        parts.append(_html(_effect_figure(summary, outcome, colours),
+                           f"fig-effect-{slug(outcome)}"))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _html(figure: go.Figure, div_id: str) -> str:
+    return figure.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                          config={"displaylogo": False, "responsive": True})
+
+
+def _probability_table(summary: UncertainComparison) -> str:
+    table = summary.effect_table()
+    table = table[table["outcome"].isin(BETTER)]
+    header = "".join(f"<th>{text(c)}: {'higher' if BETTER[o] > 0 else 'lower'} "
+                     f"{text(o.lower())}</th>"
+                     for o in SHOWN for c in summary.clusters)
+    rows = []
+    for scenario in summary.scenarios[1:]:
+        cells = []
+        for outcome in SHOWN:
+            for cluster in summary.clusters:
+                match = table[(table["scenario"] == scenario.name)
+                              & (table["outcome"] == outcome) & (table["cluster"] == cluster)]
+                cells.append(f'<td class="num">{match["probability"].iloc[0]:.0%}</td>'
+                             if len(match) else "<td></td>")
+        rows.append(f"<tr><td><strong>{text(scenario.name)}</strong></td>{''.join(cells)}</tr>")
+    return (f"<table><thead><tr><th>Scenario</th>{header}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _band_figure(summary: UncertainComparison, outcome: str, colours: list[str]) -> go.Figure:
+    clusters = summary.clusters
+    columns = 2 if len(clusters) > 1 else 1
+    rows = max(1, math.ceil(len(clusters) / columns))
+    figure = make_subplots(rows=rows, cols=columns, shared_xaxes=True,
+                           subplot_titles=[plotly_text(c) for c in clusters],
+                           horizontal_spacing=0.09, vertical_spacing=0.14)
+    o = summary.outcomes.index(outcome)
+    x = summary.times.astype(float)
+    for index, scenario in enumerate(summary.scenarios):
+        band = summary.bands[scenario.name]
+        colour = colours[index]
+        for c, _cluster in enumerate(clusters):
+            row, col = c // columns + 1, c % columns + 1
+            group = f"band-{index}"
+            figure.add_trace(go.Scatter(x=x, y=band[2, :, o, c], mode="lines",
+                                        line={"width": 0, "color": colour}, legendgroup=group,
+                                        showlegend=False, hoverinfo="skip"), row=row, col=col)
+            figure.add_trace(go.Scatter(x=x, y=band[0, :, o, c], mode="lines", fill="tonexty",
+                                        line={"width": 0, "color": colour}, opacity=0.25,
+                                        legendgroup=group, showlegend=False,
+                                        hoverinfo="skip"), row=row, col=col)
+            figure.add_trace(go.Scatter(x=x, y=band[1, :, o, c], mode="lines",
+                                        name=plotly_text(scenario.name), legendgroup=group,
+                                        showlegend=c == 0, line={"color": colour, "width": 2},
+                                        hovertemplate="%{y:.1%}"), row=row, col=col)
+    figure.update_yaxes(tickformat=".0%")
+    figure.update_xaxes(showticklabels=True)
+    figure.update_layout(template="plotly_white", height=260 * rows + 150,
+                         margin={"l": 60, "r": 20, "t": 40, "b": 40}, hovermode="x unified",
+                         legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"})
+    return figure
+
+
+def _effect_figure(summary: UncertainComparison, outcome: str, colours: list[str]
+                   ) -> go.Figure:
+    table = summary.effect_table()
+    table = table[table["outcome"] == outcome]
+    clusters = summary.clusters
+    # One panel per cluster, stacked: each ranks the scenarios in its own order.
+    figure = make_subplots(rows=len(clusters), cols=1,
+                           subplot_titles=[plotly_text(c) for c in clusters],
+                           vertical_spacing=0.3 / len(clusters))
+    colour_of = {s.name: colours[i] for i, s in enumerate(summary.scenarios)}
+    better = BETTER.get(outcome, 1)
+    for c, cluster in enumerate(clusters, start=1):
+        mine = table[table["cluster"] == cluster].copy()
+        mine = mine.assign(order=better * mine["p50"]).sort_values("order", kind="stable")
+        figure.add_trace(go.Scatter(
+            x=mine["p50"], y=[plotly_text(s) for s in mine["scenario"]], mode="markers",
+            marker={"color": [colour_of[s] for s in mine["scenario"]], "size": 9},
+            error_x={"type": "data", "symmetric": False,
+                     "array": (mine["p95"] - mine["p50"]).to_numpy(),
+                     "arrayminus": (mine["p50"] - mine["p05"]).to_numpy()},
+            showlegend=False, hovertemplate="%{x:.2%}"), row=c, col=1)
+        figure.add_vline(x=0, line={"color": "#888", "width": 1, "dash": "dot"}, row=c, col=1)
+    figure.update_xaxes(tickformat=".1%", title_text="effect", title_font_size=10)
+    figure.update_layout(template="plotly_white",
+                         height=80 + len(clusters) * (50 + 26 * len(summary.scenarios)),
+                         margin={"l": 160, "r": 20, "t": 40, "b": 40})
+    return figure
