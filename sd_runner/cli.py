@@ -153,6 +153,9 @@ def run(scenario, out, engine, fit_path, uncalibrated):
               "calibration settings' bounds and priors (with --uncertainty).")
 @click.option("--seed", type=int, default=2003, show_default=True,
               help="Seed of the parameter draws (with --uncertainty).")
+@click.option("--factors", "factors_path", type=click.Path(), default=None,
+              help="A factors file (TOML): constants to vary too, each uniform within its "
+              "bounds (with --uncertainty); e.g. models/assumed_factors.toml.")
 @_parallel_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print the comparison (with --loops and --uncertainty, their results too) "
@@ -161,7 +164,7 @@ def run(scenario, out, engine, fit_path, uncalibrated):
 @_fit_options
 @_errors_as_messages
 def compare(scenario_names, report, out_dir, with_loops, loop_window, members, sample, seed,
-            workers, scheduler, as_json, engine, fit_path, uncalibrated):
+            factors_path, workers, scheduler, as_json, engine, fit_path, uncalibrated):
     """Compare scenarios with the baseline (default: every bundled scenario)."""
     from sd_runner import output, runner
 
@@ -176,7 +179,8 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
     comparison = runner.compare(list(scenario_names), progress=_progress, engine=engine,
                                 fit=fit, loops=with_loops, loop_window=loop_window,
                                 uncertainty=members, sample=sample, seed=seed,
-                                workers=workers, scheduler=scheduler)
+                                workers=workers, scheduler=scheduler,
+                                factors_path=factors_path)
     if out_dir:
         files = runner.comparison_csvs(comparison)
         output.write_files(out_dir, files)
@@ -262,6 +266,9 @@ def validate(data_path, as_json, config_path, fit_path, uncalibrated):
               help="Scenario whose levers every run applies (a bundled name or a file).")
 @click.option("--seed", type=int, default=2003, show_default=True,
               help="Seed of the sample and of the bootstrap intervals.")
+@click.option("--factors", "factors_path", type=click.Path(), default=None,
+              help="A factors file (TOML) of the constants to vary and their bounds; default: "
+              "every parameter the calibration estimates, within its bounds.")
 @click.option("--out", "out_file", type=click.Path(), default=None,
               help="Write the indices as CSV here (default: a summary on standard output).")
 @click.option("--report", type=click.Path(), default=None,
@@ -269,9 +276,9 @@ def validate(data_path, as_json, config_path, fit_path, uncalibrated):
 @_parallel_options
 @_fit_options
 @_errors_as_messages
-def sensitivity(method, samples, outcomes, year, scenario, seed, out_file, report, workers,
-                scheduler, fit_path, uncalibrated):
-    """Global sensitivity of outcomes to every estimated parameter, within its bounds."""
+def sensitivity(method, samples, outcomes, year, scenario, seed, factors_path, out_file, report,
+                workers, scheduler, fit_path, uncalibrated):
+    """Global sensitivity of outcomes to the estimated parameters (or a factors file's)."""
     from sd_runner import output, runner
 
     fit = _chosen_fit(fit_path, uncalibrated)
@@ -284,7 +291,7 @@ def sensitivity(method, samples, outcomes, year, scenario, seed, out_file, repor
     try:
         result = runner.sensitivity(method, samples, list(outcomes), year, scenario, seed,
                                     fit=fit, workers=workers, scheduler=scheduler,
-                                    progress=bar.update)
+                                    progress=bar.update, factors_path=factors_path)
     finally:
         bar.close()
     if out_file:

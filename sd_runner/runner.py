@@ -92,18 +92,23 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
             fit: str = CALIBRATED, loops: bool = False,
             loop_window: float = DEFAULT_WINDOW, uncertainty: int = 0,
             sample: str = "posterior", seed: int = DEFAULT_SEED,
-            workers: int | None = None, scheduler: str | None = None) -> Comparison:
+            workers: int | None = None, scheduler: str | None = None,
+            factors_path: str | None = None) -> Comparison:
     """Run ``names`` (every bundled scenario when empty) and the baseline, and compare them.
 
     Scenarios are all read and checked before the first run, so a bad file fails at once.
     ``loops``: also score the model's feedback loops in every run (Loops That Matter) and
     find the dominant ones over windows of ``loop_window`` years. ``uncertainty``: also run
     every scenario over that many parameter sets drawn with ``seed`` from ``sample``
-    (``"posterior"``, the fit's sample, or ``"priors"``, the settings' bounds and priors).
+    (``"posterior"``, the fit's sample, or ``"priors"``, the settings' bounds and priors),
+    with the constants of the factors file ``factors_path``, if given, varied too.
     """
     if loops and not (math.isfinite(loop_window) and loop_window > 0):
         raise InputError(f"--loop-window {loop_window}: give a positive number of years")
-    sets = parameter_sets(uncertainty, sample, seed, fit) if uncertainty else None
+    if factors_path and not uncertainty:
+        raise InputError("--factors needs --uncertainty N: it says what the parameter sets vary")
+    sets = (parameter_sets(uncertainty, sample, seed, fit, factors_path) if uncertainty
+            else None)
     names = names or bundled_scenario_names()
     chosen = [scenario(name, engine, fit) for name in names]
     if not any(s.name == REFERENCE for s in chosen):
@@ -140,23 +145,34 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
     return dataclasses.replace(comparison, loops=scored)
 
 
-def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED):
-    """``n`` parameter sets from the fit's posterior sample or from the settings' priors."""
-    from sd_runner.uncertainty import SOURCES, posterior_sets, prior_sets
+def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED,
+                   factors_path: str | None = None):
+    """``n`` parameter sets from the fit's posterior sample or from the settings' priors,
+    with the constants of a factors file, if given, drawn within its bounds."""
+    from sd_runner.uncertainty import SOURCES, posterior_sets, prior_sets, with_factors
 
     if sample not in SOURCES:
         raise InputError(f"--sample {sample!r}: use one of {', '.join(SOURCES)}")
     if seed < 0:
         raise InputError(f"--seed {seed} must be 0 or more")
+    factors = _factors(factors_path, fit) if factors_path else None
     if sample == "priors":
-        return prior_sets(_calibration_config(), n, seed)
-    if fit == UNCALIBRATED:
+        sets = prior_sets(_calibration_config(), n, seed)
+    elif fit == UNCALIBRATED:
         raise InputError("--uncalibrated has no posterior sample to draw from; use "
                          "--sample priors, or a fit with --fit")
-    from sd_runner.calibration.fitfile import read_sample
+    else:
+        from sd_runner.calibration.fitfile import read_sample
 
-    return posterior_sets(read_sample(resources.fit_dir() if fit == CALIBRATED else fit), n,
-                          seed)
+        sets = posterior_sets(read_sample(resources.fit_dir() if fit == CALIBRATED else fit),
+                              n, seed)
+    return with_factors(sets, factors) if factors else sets
+
+
+def _factors(path: str, fit: str):
+    from sd_runner.factors import load_factors
+
+    return load_factors(path, bundled_model("fast", fit))
 
 
 def _calibration_config():
@@ -394,9 +410,11 @@ DEFAULT_SENSITIVITY_OUTCOMES = ("Margin", "Buyer Dependence")
 def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
                 scenario_name: str = REFERENCE, seed: int = DEFAULT_SEED,
                 fit: str = CALIBRATED, workers: int | None = None,
-                scheduler: str | None = None, chunk_size: int = 32768, progress=None):
+                scheduler: str | None = None, chunk_size: int = 32768, progress=None,
+                factors_path: str | None = None):
     """Sobol or Morris indices of ``outcomes`` in ``year`` for every estimated parameter,
-    uniform within its declared bounds, in runs of one scenario."""
+    uniform within its declared bounds (or the factors of ``factors_path``), in runs of one
+    scenario."""
     from sd_runner.sensitivity import analyse
     from sd_runner.uncertainty import estimated_factors, expand_outcomes, outcome_function
 
@@ -405,7 +423,8 @@ def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
     model = bundled_model("fast", fit)
     chosen = scenario(scenario_name, "fast", fit)
     targets = expand_outcomes(model, outcomes or list(DEFAULT_SENSITIVITY_OUTCOMES), year)
-    factors = estimated_factors(_calibration_config())
+    factors = (_factors(factors_path, fit) if factors_path
+               else estimated_factors(_calibration_config()))
     evaluate = outcome_function(model, factors.names, targets, scenario_params(chosen, model),
                                 workers=workers, scheduler=scheduler)
     return analyse(evaluate, factors, [t.label for t in targets], method, samples, seed,

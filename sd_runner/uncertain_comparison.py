@@ -92,7 +92,8 @@ class UncertainComparison:
                         "p50": float(median), "p95": float(high),
                         "probability": (float(np.mean(better * values > 0))
                                         if better else np.nan)})
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=["scenario", "outcome", "cluster", "year", "mean",
+                                           "p05", "p50", "p95", "probability"])
 
 
 def compare_uncertain(model: FastModel, scenarios: list[Scenario], sets: ParameterSets,

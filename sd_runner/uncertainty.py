@@ -69,6 +69,18 @@ def prior_sets(config: CalibrationConfig, n: int, seed: int) -> ParameterSets:
                          "priors", seed)
 
 
+def with_factors(sets: ParameterSets, factors: Factors) -> ParameterSets:
+    """``sets`` with each factor drawn uniformly within its bounds (a stream of its own from
+    the same seed); a factor ``sets`` already varies is drawn from the file's bounds instead."""
+    rng = np.random.default_rng([sets.seed, 1])
+    draws = np.column_stack([rng.uniform(low, high, size=len(sets.values))
+                             for low, high in factors.bounds])
+    keep = [i for i, name in enumerate(sets.names) if name not in factors.names]
+    return ParameterSets(tuple(sets.names[i] for i in keep) + factors.names,
+                         np.column_stack([sets.values[:, keep], draws]),
+                         f"{sets.source} and a factors file", sets.seed)
+
+
 def _check_count(n: int) -> None:
     if n < 1:
         raise InputError(f"--uncertainty {n}: give the number of parameter sets, 1 or more")

@@ -18,8 +18,11 @@ SHOWN = ("Margin", "Buyer Dependence")
 def uncertainty_section(summary: UncertainComparison, colours: list[str]) -> str:
     """The section's HTML (``id="uncertainty"``); ``colours`` per scenario, in order."""
     sets = summary.sets
-    source = ("the calibration's posterior sample" if sets.source == "posterior" else
-              "the calibration settings' bounds and priors")
+    source = {"posterior": "the calibration's posterior sample",
+              "priors": "the calibration settings' bounds and priors"}.get(
+        sets.source.split(" and ")[0], sets.source)
+    if sets.source.endswith("a factors file"):
+        source += " and uniformly within the bounds of a factors file"
     parts = [
         '<section id="uncertainty">',
         "<h2>Uncertainty: how sure is the ranking?</h2>",
@@ -27,8 +30,8 @@ def uncertainty_section(summary: UncertainComparison, colours: list[str]) -> str
          f"{text(source)} with seed {sets.seed} ({len(sets.names)} parameters: "
          f"{text(', '.join(sets.names))}). Because the sets are common to all scenarios, a "
          "lever's effect is taken member by member against the reference, "
-         f"<strong>{text(summary.reference)}</strong>. Parameters the calibration does not "
-         "estimate keep their values.</p>"),
+         f"<strong>{text(summary.reference)}</strong>. Parameters not listed keep their "
+         "values.</p>"),
         "<h3>Probability of beating the reference in "
         f"{EFFECT_YEAR:g}</h3>",
         _probability_table(summary),

@@ -158,3 +158,16 @@ def test_bad_sensitivity_options_are_one_line_exit_2(args, text, tmp_path):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and text in lines[0] and "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_a_factors_file_chooses_what_the_analysis_varies(write_file):
+    from sd_runner import runner
+
+    path = write_file('[factors."Buyer Squeeze Strength"]\nbounds = [0.3, 0.9]\nbasis = "a"\n'
+                      '[factors."Brand Premium"]\nbounds = [0.05, 0.25]\nbasis = "b"\n',
+                      name="factors.toml")
+    result = runner.sensitivity("morris", 10, ["Margin[Apparel]"], 2035, factors_path=str(path))
+    assert result.factors.names == ("Buyer Squeeze Strength", "Brand Premium")
+    assert result.samples == 10 * 3
+    mu_star = result.indices[result.indices["index"] == "mu_star"].set_index("factor")["value"]
+    assert (mu_star > 0).all()  # both move the apparel margin

@@ -141,3 +141,69 @@ def test_bad_uncertainty_options_are_one_line_exit_2(args, text, tmp_path):
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and text in lines[0] and "Traceback" not in result.output
     assert not report.exists()
+
+
+# ---------------------------------------------------------------------- factors files
+def test_the_bundled_assumed_factors_are_constants_of_the_model():
+    from sd_runner.factors import load_factors
+
+    factors = load_factors(runner.resources.model_path().parent / "assumed_factors.toml",
+                           runner.bundled_model("fast"))
+    assert len(factors.names) > 30 and "Buyer Squeeze Strength" in factors.names
+    config = runner._calibration_config()
+    estimated = {p.name.partition("[")[0] for p in config.parameters}
+    assert not estimated & set(factors.names)  # assumptions only, not what the data estimate
+
+
+def test_factors_are_drawn_within_their_bounds_beside_the_posterior(write_file):
+    path = write_file('[factors."Buyer Squeeze Strength"]\nbounds = [0.3, 0.9]\n'
+                      'basis = "assumed"\n\n[factors."Global Shock Exposure"]\n'
+                      'bounds = [0.5, 1.5]\nbasis = "test: replaces the estimated one"\n',
+                      name="factors.toml")
+    sets = runner.parameter_sets(300, "posterior", 4, factors_path=str(path))
+    assert sets.names[-2:] == ("Buyer Squeeze Strength", "Global Shock Exposure")
+    assert sets.names.count("Global Shock Exposure") == 1
+    squeeze = sets.values[:, -2]
+    assert squeeze.min() >= 0.3 and squeeze.max() <= 0.9 and squeeze.std() > 0.1
+    plain = runner.parameter_sets(300, "posterior", 4)
+    estimated = [i for i, n in enumerate(plain.names) if n != "Global Shock Exposure"]
+    np.testing.assert_array_equal(sets.values[:, :len(estimated)], plain.values[:, estimated])
+    comparison = runner.compare(["own-brand"], uncertainty=40, factors_path=str(path))
+    effects = comparison.uncertainty.effect_table()
+    margin = effects[(effects["outcome"] == "Margin") & (effects["cluster"] == "Apparel")]
+    assert float(margin["p95"].iloc[0] - margin["p05"].iloc[0]) > 0
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[factors."Warp Factor"]\nbounds = [0, 1]\nbasis = "x"\n', ":1: 'Warp Factor' is not"),
+    ('[factors."Patent Yield"]\nbounds = [90, 10]\nbasis = "x"\n', "swap or fix"),
+    ('[factors."Patent Yield"]\nbounds = [10]\nbasis = "x"\n', "bounds must be [lower, upper]"),
+    ('[factors."Patent Yield"]\nbounds = [10, nan]\nbasis = "x"\n', "finite number"),
+    ('[factors."Patent Yield"]\nbounds = [10, 90]\n', "give a basis"),
+    ('[factors."Patent Yield"]\nbounds = [10, 90]\nbasis = "x"\nmean = 3\n', "unknown key"),
+    ('[factor."Patent Yield"]\nbounds = [10, 90]\n', "unknown key 'factor'"),
+    ("[factors]\n", "is empty"),
+])
+def test_bad_factors_files_name_the_line_and_the_fix(write_file, text, message):
+    from sd_runner.factors import load_factors
+
+    path = write_file(text, name="factors.toml")
+    with pytest.raises(InputError) as caught:
+        load_factors(path, runner.bundled_model("fast"))
+    assert message in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_factors_need_uncertainty(write_file):
+    path = write_file('[factors."Patent Yield"]\nbounds = [10, 90]\nbasis = "x"\n',
+                      name="factors.toml")
+    result = CliRunner().invoke(cli, ["compare", "own-brand", "--factors", str(path)])
+    assert result.exit_code == 2 and "--factors needs --uncertainty" in result.output
+
+
+def test_the_reference_alone_gives_bands_and_no_effects(tmp_path):
+    report = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, ["compare", "baseline", "--uncertainty", "10",
+                                      "--report", str(report)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    html = report.read_text(encoding="utf-8")
+    assert 'id="fig-band-margin"' in html
