@@ -10,7 +10,8 @@ process so the peak memory is the analysis's own:
 
 1. ``sd-runner sensitivity --method sobol --n 4096``: Sobol indices (first, total and second
    order) of margin and buyer dependence in 2035, per cluster, over every estimated parameter
-   (24), so 4096 x (2 x 24 + 2) = 204 800 runs;
+   (24), so 4096 x (2 x 24 + 2) = 204 800 runs; and the same with ``--no-second-order``
+   (first and total order, 4096 x 26 = 106 496 runs);
 2. ``sd-runner compare --uncertainty 1000``: every bundled scenario (9) over 1 000 parameter
    sets from the posterior sample, with the bands, probabilities and effects;
 3. one PySD run (``SDModel().run()``), from which "x PySD" is PySD's time for the same number
@@ -57,13 +58,13 @@ def peak_rss_mb() -> float:
                for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
-def child_sobol(n: int) -> dict:
+def child_sobol(n: int, second_order: bool = True) -> dict:
     from sd_runner import runner
 
     runner.bundled_model("fast")
     runner.sensitivity("sobol", 64, [], 2035)  # warm every code path
     started = time.perf_counter()
-    result = runner.sensitivity("sobol", n, [], 2035)
+    result = runner.sensitivity("sobol", n, [], 2035, second_order=second_order)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "runs": result.samples, "factors": len(result.factors.names),
             "outcomes": len(result.outcomes), "peak_rss_mb": peak_rss_mb()}
@@ -104,9 +105,11 @@ def measure(quick: bool) -> dict:
                "python": platform.python_version()}
     figures["pysd_run"] = run_child(["--child-pysd", str(settings["pysd_final_time"])])
     figures["sobol"] = run_child(["--child-sobol", str(settings["sobol_n"])])
+    figures["sobol_first_total"] = run_child(["--child-sobol-first-total",
+                                              str(settings["sobol_n"])])
     figures["uncertainty"] = run_child(["--child-uncertainty", str(settings["members"])])
     pysd = figures["pysd_run"]["seconds"]
-    for key in ("sobol", "uncertainty"):
+    for key in ("sobol", "sobol_first_total", "uncertainty"):
         part = figures[key]
         part["pysd_seconds_extrapolated"] = part["runs"] * pysd
         part["times_pysd"] = part["runs"] * pysd / part["seconds"]
@@ -120,8 +123,9 @@ def measure(quick: bool) -> dict:
 
 def print_table(figures: dict) -> None:
     print(f"{'analysis':<44}{'runs':>9}{'seconds':>10}{'peak MB':>9}{'x PySD':>11}")
-    rows = (("Sobol, 2^12 base samples, 24 parameters" if not figures["quick"] else
-             "Sobol (quick)", figures["sobol"]),
+    base = "2^12" if not figures["quick"] else "2^8"
+    rows = ((f"Sobol S1, ST, S2, {base} base samples", figures["sobol"]),
+            (f"Sobol S1, ST only, {base} base samples", figures["sobol_first_total"]),
             (f"uncertainty, {figures['uncertainty']['members']} sets x "
              f"{figures['uncertainty']['scenarios']} scenarios", figures["uncertainty"]))
     for label, part in rows:
@@ -139,11 +143,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke version")
     parser.add_argument("--child-sobol", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-sobol-first-total", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-uncertainty", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child-pysd", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_sobol:
         print(json.dumps(child_sobol(args.child_sobol)))
+    elif args.child_sobol_first_total:
+        print(json.dumps(child_sobol(args.child_sobol_first_total, second_order=False)))
     elif args.child_uncertainty:
         print(json.dumps(child_uncertainty(args.child_uncertainty)))
     elif args.child_pysd is not None:

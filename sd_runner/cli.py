@@ -118,13 +118,13 @@ def scenarios():
 @_errors_as_messages
 def run(scenario, out, engine, fit_path, uncalibrated):
     """Run one SCENARIO (a bundled name or a scenario file) and write a wide CSV."""
-    from sd_runner import output, runner
+    from sd_runner import formats, output, runner
 
     fit = _chosen_fit(fit_path, uncalibrated)
     if out:
         output.check_writable_file(out, "--out")
     result = runner.run_one(scenario, progress=_progress, engine=engine, fit=fit)
-    text = runner.wide_csv(result)
+    text = formats.wide_csv(result)
     if out:
         output.write_text(out, text)
         click.echo(f"wrote {out}", err=True)
@@ -166,7 +166,7 @@ def run(scenario, out, engine, fit_path, uncalibrated):
 def compare(scenario_names, report, out_dir, with_loops, loop_window, members, sample, seed,
             factors_path, workers, scheduler, as_json, engine, fit_path, uncalibrated):
     """Compare scenarios with the baseline (default: every bundled scenario)."""
-    from sd_runner import output, runner
+    from sd_runner import formats, output, runner
 
     fit = _chosen_fit(fit_path, uncalibrated)
     if members < 0:
@@ -182,19 +182,19 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
                                 workers=workers, scheduler=scheduler,
                                 factors_path=factors_path)
     if out_dir:
-        files = runner.comparison_csvs(comparison)
+        files = formats.comparison_csvs(comparison)
         output.write_files(out_dir, files)
         click.echo(f"wrote {len(files)} files to {out_dir}", err=True)
     if report:
-        output.write_text(report, runner.comparison_html(comparison, fit))
+        output.write_text(report, formats.comparison_html(comparison, fit))
         click.echo(f"wrote {report}", err=True)
     if as_json:
-        click.echo(runner.comparison_json(comparison))
+        click.echo(formats.comparison_json(comparison))
     elif not out_dir and not report:
-        click.echo(runner.outcome_summary(comparison))
+        click.echo(formats.outcome_summary(comparison))
         if comparison.loops is not None:
             click.echo("")
-            click.echo(runner.dominance_summary(comparison.loops))
+            click.echo(formats.dominance_summary(comparison.loops))
 
 
 @cli.command()
@@ -257,6 +257,9 @@ def validate(data_path, as_json, config_path, fit_path, uncalibrated):
 @click.option("--n", "samples", type=int, default=1024, show_default=True,
               help="Sobol: base samples, a power of 2 (runs: n(2k+2) for k parameters); "
               "Morris: trajectories (runs: n(k+1)).")
+@click.option("--second-order/--no-second-order", default=True, show_default=True,
+              help="Sobol: also compute second-order indices (n(2k+2) runs instead of "
+              "n(k+2), and about half the time of a large analysis).")
 @click.option("--outcome", "outcomes", multiple=True,
               help="A variable, for every cluster (Margin) or one (Margin[Apparel]); "
               "repeat for more. Default: Margin and Buyer Dependence.")
@@ -276,10 +279,10 @@ def validate(data_path, as_json, config_path, fit_path, uncalibrated):
 @_parallel_options
 @_fit_options
 @_errors_as_messages
-def sensitivity(method, samples, outcomes, year, scenario, seed, factors_path, out_file, report,
-                workers, scheduler, fit_path, uncalibrated):
+def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, factors_path,
+                out_file, report, workers, scheduler, fit_path, uncalibrated):
     """Global sensitivity of outcomes to the estimated parameters (or a factors file's)."""
-    from sd_runner import output, runner
+    from sd_runner import formats, output, runner
 
     fit = _chosen_fit(fit_path, uncalibrated)
     _check_workers(workers)
@@ -291,17 +294,18 @@ def sensitivity(method, samples, outcomes, year, scenario, seed, factors_path, o
     try:
         result = runner.sensitivity(method, samples, list(outcomes), year, scenario, seed,
                                     fit=fit, workers=workers, scheduler=scheduler,
-                                    progress=bar.update, factors_path=factors_path)
+                                    progress=bar.update, factors_path=factors_path,
+                                    second_order=second_order)
     finally:
         bar.close()
     if out_file:
-        output.write_text(out_file, runner.sensitivity_csv(result))
+        output.write_text(out_file, formats.sensitivity_csv(result))
         click.echo(f"wrote {out_file}", err=True)
     if report:
-        output.write_text(report, runner.sensitivity_html(result, fit))
+        output.write_text(report, formats.sensitivity_html(result, fit))
         click.echo(f"wrote {report}", err=True)
     if not out_file and not report:
-        click.echo(runner.sensitivity_summary(result))
+        click.echo(formats.sensitivity_summary(result))
 
 
 class _Bar:

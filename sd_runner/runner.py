@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,11 +79,11 @@ def run_one(name_or_path: str, progress: Progress = _quiet, engine: str = "fast"
             fit: str = CALIBRATED) -> ScenarioRun:
     """Run one scenario with every variable of the model returned."""
     chosen = scenario(name_or_path, engine, fit)
-    progress(f"running {chosen.name} ({engine} engine, {_fit_label(fit)})")
+    progress(f"running {chosen.name} ({engine} engine, {fit_label(fit)})")
     return run_scenario(bundled_model(engine, fit), chosen)
 
 
-def _fit_label(fit: str) -> str:
+def fit_label(fit: str) -> str:
     return {CALIBRATED: "calibrated", UNCALIBRATED: "uncalibrated"}.get(fit, f"fit {fit}")
 
 
@@ -123,7 +122,7 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
     runs = []
     for number, s in enumerate(unique, start=1):
         progress(f"running {s.name} ({number}/{len(unique)}, {engine} engine, "
-                 f"{_fit_label(fit)})")
+                 f"{fit_label(fit)})")
         runs.append(run_scenario(bundled_model(engine, fit), s))
     clusters = bundled_model(engine, fit).subscripts["Cluster"]
     comparison = compare_runs(runs, clusters, KEY_OUTCOMES)
@@ -181,120 +180,6 @@ def _calibration_config():
 
     return load_config(resources.calibration_config_path(),
                        load_observations(resources.observations_path()))
-
-
-def wide_csv(result: ScenarioRun) -> str:
-    """The run as a wide CSV: a ``time`` column, then one column per variable and element."""
-    buffer = io.StringIO()
-    # Floats throughout, so both engines (PySD keeps integer constants as integers) write
-    # the same text.
-    result.frame.astype(float).to_csv(buffer, index=True, index_label="time",
-                                      lineterminator="\n")
-    return buffer.getvalue()
-
-
-def comparison_csvs(comparison: Comparison) -> dict[str, str]:
-    """File name to CSV text: one wide CSV per scenario and ``outcomes.csv``."""
-    files = {f"{run.scenario.name}.csv": wide_csv(run) for run in comparison.runs}
-    buffer = io.StringIO()
-    comparison.table.to_csv(buffer, index=False, lineterminator="\n")
-    files["outcomes.csv"] = buffer.getvalue()
-    if comparison.uncertainty is not None:
-        tables = {"uncertainty_bands.csv": comparison.uncertainty.band_table(),
-                  "uncertainty_effects.csv": comparison.uncertainty.effect_table()}
-        for name, table in tables.items():
-            buffer = io.StringIO()
-            table.to_csv(buffer, index=False, lineterminator="\n")
-            files[name] = buffer.getvalue()
-    if comparison.loops is not None:
-        tables = {"loops.csv": comparison.loops.inventory(),
-                  "loop_scores.csv": comparison.loops.relative_scores(),
-                  "dominant_loops.csv": comparison.loops.dominance(),
-                  "loop_shifts.csv": comparison.loops.shifts()}
-        for name, table in tables.items():
-            buffer = io.StringIO()
-            table.to_csv(buffer, index=False, lineterminator="\n")
-            files[name] = buffer.getvalue()
-    return files
-
-
-def comparison_html(comparison: Comparison, fit: str = CALIBRATED) -> str:
-    """The HTML report of a comparison."""
-    from sd_runner.report import comparison_report
-
-    model = bundled_model(fit=fit)
-    return comparison_report(
-        comparison,
-        generated_by=f"sd-runner {__version__}, model {model.path.name} "
-        f"(sha256 {model.digest[:12]}), {_fit_label(fit)} parameters",
-    )
-
-
-def comparison_json(comparison: Comparison) -> str:
-    """The comparison as one JSON object: scenarios, the outcome table and, when scored,
-    the loops (inventory, relative scores per interval, dominant periods, shifts)."""
-    import json
-
-    record = {
-        "scenarios": [{"name": run.scenario.name, "title": run.scenario.title}
-                      for run in comparison.runs],
-        "reference": comparison.reference.scenario.name,
-        "outcomes": comparison.table.to_dict(orient="records"),
-    }
-    uncertain = comparison.uncertainty
-    if uncertain is not None:
-        bands = uncertain.band_table()
-        record["uncertainty"] = {
-            "members": len(uncertain.sets.values), "sample": uncertain.sets.source,
-            "seed": uncertain.sets.seed, "parameters": list(uncertain.sets.names),
-            "quantiles": [0.05, 0.5, 0.95],
-            "bands": [{"scenario": scenario, "outcome": outcome, "cluster": cluster,
-                       "times": group["time"].tolist(), "p05": group["p05"].tolist(),
-                       "p50": group["p50"].tolist(), "p95": group["p95"].tolist()}
-                      for (scenario, outcome, cluster), group in
-                      bands.groupby(["scenario", "outcome", "cluster"], sort=False)],
-            "effects": [{k: (None if isinstance(v, float) and math.isnan(v) else v)
-                         for k, v in row.items()}
-                        for row in uncertain.effect_table().to_dict(orient="records")],
-        }
-    loops = comparison.loops
-    if loops is not None:
-        scores = loops.relative_scores()
-        series = [{"scenario": scenario, "cluster": cluster, "loop": loop,
-                   "times": group["time"].tolist(), "relative": group["relative"].tolist()}
-                  for (scenario, cluster, loop), group in
-                  scores.groupby(["scenario", "cluster", "loop"], sort=False)]
-        record["loops"] = {
-            "method": loops.method, "window": loops.window, "interval": loops.interval,
-            "inventory": [{"id": loop.id, "name": loop.name, "polarity": loop.polarity,
-                           "variables": list(loop.variables)} for loop in loops.loops],
-            "relative_scores": series,
-            "dominance": [{**row, "loops": row["loops"].split(), "names": row["names"].split("; ")}
-                          for row in loops.dominance().to_dict(orient="records")],
-            "shifts": loops.shifts().to_dict(orient="records"),
-        }
-    return json.dumps(record, indent=1, allow_nan=False)
-
-
-def dominance_summary(loops) -> str:
-    """Plain text: per scenario and cluster, the loops dominating each period."""
-    names = {loop.id: loop.name or loop.id for loop in loops.loops}
-    lines = [f"Dominant feedback loops (windows of {loops.window:g} years):"]
-    for row in loops.dominance().itertuples():
-        members = ", ".join(names[i] for i in row.loops.split())
-        place = row.cluster or "Province"
-        lines.append(f"  {row.scenario:<22} {place:<10} {row.start:g}-{row.end:g} "
-                     f"{row.polarity} {row.share:4.0%}  {members}")
-    return "\n".join(lines)
-
-
-def outcome_summary(comparison: Comparison, year: int = 2035) -> str:
-    """A plain-text table of margin and buyer dependence in ``year``, with differences."""
-    table = comparison.table
-    rows = table[(table["year"] == year) & table["outcome"].isin(["Margin", "Buyer Dependence"])]
-    wide = rows.pivot_table(index=["outcome", "scenario"], columns="cluster",
-                            values="value", sort=False)
-    return f"Outcomes in {year} (fractions):\n" + wide.round(4).to_string()
 
 
 def describe_levers_and_scenarios() -> list[str]:
@@ -411,7 +296,7 @@ def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
                 scenario_name: str = REFERENCE, seed: int = DEFAULT_SEED,
                 fit: str = CALIBRATED, workers: int | None = None,
                 scheduler: str | None = None, chunk_size: int = 32768, progress=None,
-                factors_path: str | None = None):
+                factors_path: str | None = None, second_order: bool = True):
     """Sobol or Morris indices of ``outcomes`` in ``year`` for every estimated parameter,
     uniform within its declared bounds (or the factors of ``factors_path``), in runs of one
     scenario."""
@@ -428,35 +313,7 @@ def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
     evaluate = outcome_function(model, factors.names, targets, scenario_params(chosen, model),
                                 workers=workers, scheduler=scheduler)
     return analyse(evaluate, factors, [t.label for t in targets], method, samples, seed,
-                   chunk_size=chunk_size, progress=progress)
+                   second_order=second_order, chunk_size=chunk_size, progress=progress,
+                   workers=workers)
 
 
-def sensitivity_csv(result) -> str:
-    """The indices as CSV (long: outcome, factor, other, index, value, confidence)."""
-    buffer = io.StringIO()
-    result.indices.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue()
-
-
-def sensitivity_html(result, fit: str = CALIBRATED) -> str:
-    """The HTML report of a sensitivity analysis."""
-    from sd_runner.sensitivity_report import sensitivity_report
-
-    model = bundled_model(fit=fit)
-    return sensitivity_report(result, generated_by=f"sd-runner {__version__}, model "
-                              f"{model.path.name} (sha256 {model.digest[:12]}), "
-                              f"{_fit_label(fit)} parameters")
-
-
-def sensitivity_summary(result, shown: int = 5) -> str:
-    """Plain text: per outcome, the parameters with the largest total (Sobol) or mu* (Morris)."""
-    key = "ST" if result.method == "sobol" else "mu_star"
-    lines = [f"{result.method.capitalize()} indices from {result.samples} runs ({key}, "
-             f"{result.level:.0%} interval), largest first:"]
-    table = result.indices[result.indices["index"] == key]
-    for outcome, group in table.groupby("outcome", sort=False):
-        lines.append(f"  {outcome}")
-        for row in group.sort_values("value", ascending=False, kind="stable").head(
-                shown).itertuples():
-            lines.append(f"    {row.factor:<45} {row.value:9.4g} +- {row.confidence:.2g}")
-    return "\n".join(lines)

@@ -8,7 +8,10 @@ function from the model.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +23,9 @@ METHODS = ("sobol", "morris")
 
 #: Morris grid levels (SALib's default).
 MORRIS_LEVELS = 4
+
+#: Analyses of at least this many runs compute their outcomes' indices in parallel.
+PARALLEL_FROM = 20_000
 
 Evaluate = Callable[[np.ndarray], np.ndarray]
 Progress = Callable[[int, int], None]
@@ -76,7 +82,8 @@ class SensitivityResult:
 
 def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: str = "sobol",
             n: int = 1024, seed: int = 2003, second_order: bool = True,
-            chunk_size: int = 32768, progress: Progress | None = None) -> SensitivityResult:
+            chunk_size: int = 32768, progress: Progress | None = None,
+            workers: int | None = None) -> SensitivityResult:
     """Sample ``factors``, evaluate, and compute the indices of every outcome.
 
     Parameters
@@ -90,6 +97,11 @@ def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: s
         Seeds the sample and the bootstrap of the confidence intervals.
     chunk_size : int
         Rows evaluated per call of ``evaluate``; the indices do not depend on it.
+    workers : int, optional
+        Processes that compute the outcomes' indices (SALib's bootstrap dominates the time of
+        a large analysis); default one per core when there are several outcomes and at least
+        ``PARALLEL_FROM`` runs. Each outcome's bootstrap is seeded alike, so the indices do
+        not depend on it.
     """
     if method not in METHODS:
         raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
@@ -108,9 +120,18 @@ def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: s
 
         x = sampler.sample(problem, n, num_levels=MORRIS_LEVELS, seed=seed)
     y = _evaluate_in_chunks(evaluate, x, len(outcomes), chunk_size, progress)
-    rows = []
-    for column, outcome in enumerate(outcomes):
-        rows += _indices(method, problem, x, y[:, column], outcome, second_order, seed)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(x) >= PARALLEL_FROM else 1
+    jobs = [(method, problem, x, y[:, column], outcome, second_order, seed)
+            for column, outcome in enumerate(outcomes)]
+    if workers > 1 and len(jobs) > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                                 mp_context=context) as pool:
+            parts = list(pool.map(_indices, *zip(*jobs, strict=True)))
+    else:
+        parts = [_indices(*job) for job in jobs]
+    rows = [row for part in parts for row in part]
     table = pd.DataFrame(rows, columns=["outcome", "factor", "other", "index", "value",
                                         "confidence"])
     return SensitivityResult(method, factors, tuple(outcomes), len(x), table)

@@ -27,11 +27,12 @@ def uncertainty_section(summary: UncertainComparison, colours: list[str]) -> str
         '<section id="uncertainty">',
         "<h2>Uncertainty: how sure is the ranking?</h2>",
         (f"<p>Every scenario ran the same {len(sets.values)} parameter sets, drawn from "
-         f"{text(source)} with seed {sets.seed} ({len(sets.names)} parameters: "
-         f"{text(', '.join(sets.names))}). Because the sets are common to all scenarios, a "
-         "lever's effect is taken member by member against the reference, "
+         f"{text(source)} with seed {sets.seed}. Because the sets are common to all "
+         "scenarios, a lever's effect is taken member by member against the reference, "
          f"<strong>{text(summary.reference)}</strong>. Parameters not listed keep their "
          "values.</p>"),
+        (f"<details><summary>The {len(sets.names)} parameters varied</summary><p>"
+         f"{text(', '.join(sets.names))}</p></details>"),
         "<h3>Probability of beating the reference in "
         f"{EFFECT_YEAR:g}</h3>",
         _probability_table(summary),
@@ -96,9 +97,9 @@ def _band_figure(summary: UncertainComparison, outcome: str, colours: list[str])
                                         line={"width": 0, "color": colour}, legendgroup=group,
                                         showlegend=False, hoverinfo="skip"), row=row, col=col)
             figure.add_trace(go.Scatter(x=x, y=band[0, :, o, c], mode="lines", fill="tonexty",
-                                        line={"width": 0, "color": colour}, opacity=0.25,
-                                        legendgroup=group, showlegend=False,
-                                        hoverinfo="skip"), row=row, col=col)
+                                        line={"width": 0, "color": colour},
+                                        fillcolor=_translucent(colour), legendgroup=group,
+                                        showlegend=False, hoverinfo="skip"), row=row, col=col)
             figure.add_trace(go.Scatter(x=x, y=band[1, :, o, c], mode="lines",
                                         name=plotly_text(scenario.name), legendgroup=group,
                                         showlegend=c == 0, line={"color": colour, "width": 2},
@@ -111,15 +112,23 @@ def _band_figure(summary: UncertainComparison, outcome: str, colours: list[str])
     return figure
 
 
+def _translucent(colour: str, alpha: float = 0.15) -> str:
+    """``#rrggbb`` as ``rgba(...)`` with ``alpha``, so overlapping bands stay readable."""
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
 def _effect_figure(summary: UncertainComparison, outcome: str, colours: list[str]
                    ) -> go.Figure:
     table = summary.effect_table()
     table = table[table["outcome"] == outcome]
     clusters = summary.clusters
     # One panel per cluster, stacked: each ranks the scenarios in its own order.
+    panel = 50 + 26 * len(summary.scenarios)  # pixels per cluster's panel
+    height = 80 + len(clusters) * panel
     figure = make_subplots(rows=len(clusters), cols=1,
                            subplot_titles=[plotly_text(c) for c in clusters],
-                           vertical_spacing=0.3 / len(clusters))
+                           vertical_spacing=min(0.3, 60 / height))
     colour_of = {s.name: colours[i] for i, s in enumerate(summary.scenarios)}
     better = BETTER.get(outcome, 1)
     for c, cluster in enumerate(clusters, start=1):
@@ -133,8 +142,8 @@ def _effect_figure(summary: UncertainComparison, outcome: str, colours: list[str
                      "arrayminus": (mine["p50"] - mine["p05"]).to_numpy()},
             showlegend=False, hovertemplate="%{x:.2%}"), row=c, col=1)
         figure.add_vline(x=0, line={"color": "#888", "width": 1, "dash": "dot"}, row=c, col=1)
-    figure.update_xaxes(tickformat=".1%", title_text="effect", title_font_size=10)
-    figure.update_layout(template="plotly_white",
-                         height=80 + len(clusters) * (50 + 26 * len(summary.scenarios)),
+    figure.update_xaxes(tickformat=".1%")
+    figure.update_xaxes(title_text="effect", title_font_size=10, row=len(clusters), col=1)
+    figure.update_layout(template="plotly_white", height=height + 60,
                          margin={"l": 160, "r": 20, "t": 40, "b": 40})
     return figure

@@ -128,11 +128,11 @@ def test_unwritable_outputs_are_refused_before_running(invoke, tmp_path):
 
 @pytest.mark.slow
 def test_both_engines_write_the_same_csv(invoke, tmp_path, pysd_runs):
-    from sd_runner import runner
+    from sd_runner import formats
 
     fast = tmp_path / "fast.csv"
     assert invoke("run", "domestic-value-chain", "--out", str(fast)).exit_code == 0
-    assert fast.read_text(encoding="utf-8") == runner.wide_csv(pysd_runs["domestic-value-chain"])
+    assert fast.read_text(encoding="utf-8") == formats.wide_csv(pysd_runs["domestic-value-chain"])
 
 
 def test_engine_option_is_offered_and_checked(invoke):

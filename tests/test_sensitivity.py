@@ -171,3 +171,12 @@ def test_a_factors_file_chooses_what_the_analysis_varies(write_file):
     assert result.samples == 10 * 3
     mu_star = result.indices[result.indices["index"] == "mu_star"].set_index("factor")["value"]
     assert (mu_star > 0).all()  # both move the apparel margin
+
+
+def test_without_second_order_the_sobol_analysis_needs_fewer_runs():
+    from sd_runner import runner
+
+    result = runner.sensitivity("sobol", 64, ["Margin[Apparel]"], 2035, second_order=False,
+                                workers=1)
+    assert result.samples == 64 * (24 + 2)
+    assert set(result.indices["index"]) == {"S1", "ST"}
