@@ -138,7 +138,9 @@ def run(scenario, out, engine, fit_path, uncalibrated):
               help="Write a self-contained HTML report here.")
 @click.option("--out", "out_dir", type=click.Path(), default=None,
               help="Write one wide CSV per scenario and outcomes.csv into this folder "
-              "(with --loops, also loop_scores.csv, dominant_loops.csv and loop_shifts.csv).")
+              "(with --loops, also loops.csv, loop_scores.csv, dominant_loops.csv and "
+              "loop_shifts.csv; with --uncertainty, uncertainty_bands.csv and "
+              "uncertainty_effects.csv).")
 @click.option("--loops", "with_loops", is_flag=True,
               help="Score the feedback loops in every run (Loops That Matter) and show which "
               "dominate each cluster, when, and how each scenario shifts them.")

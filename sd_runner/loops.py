@@ -457,13 +457,16 @@ def named_loops(loops: list[Loop], names: list[LoopName],
     for entry in names:
         key = loop_id(entry.variables)
         variables = entry.variables
-        closes = graph is not None and all(
-            graph.graph.has_edge(a, b) for a, b in zip(variables, variables[1:] + variables[:1],
-                                                       strict=True))
-        if key not in by_id and not closes:
+        if key in by_id:
+            result[key] = dataclasses.replace(by_id[key], name=f"{entry.code} {entry.name}")
+        elif graph is None or not all(graph.graph.has_edge(a, b) for a, b in zip(
+                variables, variables[1:] + variables[:1], strict=True)):
             raise InputError(f"loop {entry.code} ({entry.name}): "
                              f"{' -> '.join(entry.variables)} is not a feedback loop of the "
                              "model; update the loop names file")
-        if key in by_id:
-            result[key] = dataclasses.replace(by_id[key], name=f"{entry.code} {entry.name}")
     return [result[loop.id] for loop in loops]
+
+
+def code_order(code: str) -> tuple[str, int]:
+    """Sort key of loop codes: by letter, then by number (B2 before B10)."""
+    return code[0], int(code[1:] or 0)

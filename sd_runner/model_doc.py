@@ -12,6 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from sd_runner.loops import code_order
 from sd_runner.mdl_text import MdlEntry, read_mdl, split_top_level, stock_flows
 
 START = "<!-- generated:start -->"
@@ -130,7 +131,7 @@ def _loop_names(path: Path) -> list[str]:
     if not path.is_file():
         return []
     named = tomllib.loads(path.read_text(encoding="utf-8")).get("loops", {})
-    order = sorted(named, key=lambda code: (code[0], int(code[1:] or 0)))
+    order = sorted(named, key=code_order)
     lines = ["", "### Named feedback loops", "",
              f"From `{path.name}` (R reinforcing, B balancing, E polarity changes with the "
              "state); `sd-runner loops` lists every loop with the polarity worked out from the "

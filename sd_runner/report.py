@@ -468,13 +468,13 @@ def _number(value: object) -> str:
 
 
 def _model_section() -> str:
-    from sd_runner.loops import load_loop_names, loop_id
+    from sd_runner.loops import code_order, load_loop_names, loop_id
 
     sectors = "".join(
         f"<dt><strong>{_text(name)}</strong></dt><dd>{_text(text)}</dd>" for name, text in SECTORS
     )
     named = sorted(load_loop_names(resources.loop_names_path()),
-                   key=lambda entry: (entry.code[0], int(entry.code[1:] or 0)))
+                   key=lambda entry: code_order(entry.code))
     loops = "".join(
         f"<li><strong>{_text(entry.code)} {_text(entry.name)}</strong> "
         f"(<code>{loop_id(entry.variables)}</code>). "

@@ -207,3 +207,15 @@ def test_the_reference_alone_gives_bands_and_no_effects(tmp_path):
     assert result.exit_code == 0, result.output
     html = report.read_text(encoding="utf-8")
     assert 'id="fig-band-margin"' in html
+
+
+def test_a_dask_cluster_gives_the_same_comparison(comparison):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+        remote = runner.compare(["own-brand", "patent-pool"], uncertainty=MEMBERS, seed=5,
+                                scheduler=cluster.scheduler_address)
+    pd.testing.assert_frame_equal(comparison.uncertainty.effect_table(),
+                                  remote.uncertainty.effect_table())
+    for name, band in comparison.uncertainty.bands.items():
+        np.testing.assert_array_equal(band, remote.uncertainty.bands[name])

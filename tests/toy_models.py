@@ -129,68 +129,21 @@ Capacity= 1000
 # The three-party arms race of Eberlein and Schoenberg (2020, figure 1): A wants parity with B
 # and 90 % of C, B parity with A and 110 % of C, C 110 % of A and 90 % of B. Eight loops: three
 # stock adjustments, three pairwise races and two running through all three parties.
-ARMS_RACE = """
-A Arms= INTEG (A Changing, 50)
-	~	Weapon
-	~		|
+def _party(me: str, initial: float, wants: dict[str, float]) -> str:
+    (first, _), (second, _) = wants.items()
+    equations = [f"{me} Arms= INTEG ({me} Changing, {initial:g})\n\t~\tWeapon\n\t~\t\t|\n",
+                 f"{me} Changing= ({me} Target - {me} Arms) / Adjustment Time\n"
+                 "\t~\tWeapon/Year\n\t~\t\t|\n",
+                 f"{me} Target= ({first} for {me} + {second} for {me}) / 2\n"
+                 "\t~\tWeapon\n\t~\t\t|\n"]
+    equations += [f"{other} for {me}= {share:g} * {other} Arms\n\t~\tWeapon\n\t~\t\t|\n"
+                  for other, share in wants.items()]
+    return "\n".join(equations)
 
-A Changing= (A Target - A Arms) / Adjustment Time
-	~	Weapon/Year
-	~		|
 
-A Target= (B for A + C for A) / 2
-	~	Weapon
-	~		|
-
-B for A= 1 * B Arms
-	~	Weapon
-	~		|
-
-C for A= 0.9 * C Arms
-	~	Weapon
-	~		|
-
-B Arms= INTEG (B Changing, 100)
-	~	Weapon
-	~		|
-
-B Changing= (B Target - B Arms) / Adjustment Time
-	~	Weapon/Year
-	~		|
-
-B Target= (A for B + C for B) / 2
-	~	Weapon
-	~		|
-
-A for B= 1 * A Arms
-	~	Weapon
-	~		|
-
-C for B= 1.1 * C Arms
-	~	Weapon
-	~		|
-
-C Arms= INTEG (C Changing, 150)
-	~	Weapon
-	~		|
-
-C Changing= (C Target - C Arms) / Adjustment Time
-	~	Weapon/Year
-	~		|
-
-C Target= (A for C + B for C) / 2
-	~	Weapon
-	~		|
-
-A for C= 1.1 * A Arms
-	~	Weapon
-	~		|
-
-B for C= 0.9 * B Arms
-	~	Weapon
-	~		|
-
-Adjustment Time= 5
-	~	Year
-	~		|
-"""
+ARMS_RACE = "\n".join([
+    _party("A", 50, {"B": 1.0, "C": 0.9}),
+    _party("B", 100, {"A": 1.0, "C": 1.1}),
+    _party("C", 150, {"A": 1.1, "B": 0.9}),
+    "Adjustment Time= 5\n\t~\tYear\n\t~\t\t|\n",
+])
