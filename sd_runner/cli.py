@@ -332,6 +332,30 @@ class _Bar:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
+@_fit_options
+@_errors_as_messages
+def check(as_json, fit_path, uncalibrated):
+    """Check the model: units of every equation, and integration error (halving TIME STEP).
+
+    Exits with 1 when a check fails.
+    """
+    import json
+
+    from sd_runner import runner
+
+    results = runner.check_model(_chosen_fit(fit_path, uncalibrated))
+    if as_json:
+        click.echo(json.dumps({"checks": [{"name": r.name, "passed": r.passed,
+                                           "detail": r.detail} for r in results]}, indent=1))
+    else:
+        for result in results:
+            click.echo(f"{result.name}: {'ok' if result.passed else 'FAILED'}, {result.detail}")
+    if not all(result.passed for result in results):
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @_errors_as_messages
 def loops(as_json):

@@ -317,3 +317,13 @@ def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
                    workers=workers)
 
 
+
+
+# ---------------------------------------------------------------------- model checks
+def check_model(fit: str = CALIBRATED):
+    """Units and integration error of the bundled model over every bundled scenario."""
+    from sd_runner.model_check import integration_check, units_check
+
+    model = bundled_model("fast", fit)
+    scenarios = [scenario(name, "fast", fit) for name in bundled_scenario_names()]
+    return [units_check(model), integration_check(model, scenarios)]
