@@ -1,6 +1,6 @@
 #!/bin/sh
 # Reproduce the committed fit in calibration/fit/ from its settings, data and seed.
-# Run from anywhere, with sd-runner installed (pip install .); takes about a minute.
+# Run from anywhere, with sd-runner installed (pip install .); takes about 3 minutes.
 set -eu
 cd "$(dirname "$0")/.."
 sd-runner calibrate \

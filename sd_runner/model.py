@@ -218,10 +218,62 @@ class SDModel:
                     reload=True, **kwargs
                 )
         except Exception as exc:  # any PySD failure is a run failure
-            raise RunError(f"{self.path.name}: the run failed: {exc}") from None
+            raise RunError(f"{self.path.name}: the run failed{self._where(exc)}: {exc}; "
+                           "check the parameter values that feed it") from None
         frame.index.name = "time"
-        _check_finite(frame)
+        self.check_run(frame)
         return frame
+
+    def _where(self, exc: Exception) -> str:
+        """`` in <variable> at time <t>``: the innermost equation of the translated model in
+        ``exc``'s traceback, and the time the run had reached."""
+        names = dict(zip(self._pysd.doc["Py Name"], self._pysd.doc["Real Name"], strict=True))
+        variable = None
+        trace = exc.__traceback__
+        while trace is not None:
+            code = trace.tb_frame.f_code
+            if Path(code.co_filename) == self._py_file and code.co_name in names:
+                variable = names[code.co_name]
+            trace = trace.tb_next
+        try:
+            time = f" at time {float(self._pysd.time()):g}"
+        except Exception:  # noqa: BLE001 - the clock itself may be what failed
+            time = ""
+        return f" in {variable}{time}" if variable else time
+
+    def check_run(self, frame: pd.DataFrame) -> None:
+        """Stop a run that went numerically wrong: a value that is not finite, or one outside
+        the range its variable declares in the ``.mdl`` (``[0,?]`` for a stock that cannot
+        go negative), named with its variable, element and time."""
+        _check_finite(frame)
+        frame = frame.select_dtypes("number")
+        lower, upper = self._limits(frame.columns)
+        values = frame.to_numpy(dtype=float)
+        slack = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(np.concatenate([lower, upper]))))
+        below = values < (lower - slack[:len(lower)])
+        above = values > (upper + slack[len(lower):])
+        for wrong, side, bounds in ((below, "below its declared minimum", lower),
+                                    (above, "above its declared maximum", upper)):
+            if wrong.any():
+                row, col = np.argwhere(wrong)[0]
+                raise RunError(
+                    f"the run went numerically wrong: {frame.columns[col]} is "
+                    f"{values[row, col]:.6g} at time {frame.index[row]:g}, {side} "
+                    f"{bounds[col]:g}; check the parameter values that feed it")
+
+    def _limits(self, columns) -> tuple[np.ndarray, np.ndarray]:
+        """Declared lower and upper limits of each column (-inf and inf where none)."""
+        lower, upper = [], []
+        for column in columns:
+            try:
+                info = self.variable(column.partition("[")[0])
+            except KeyError:
+                info = None
+            low = info.lower if info is not None else np.nan
+            high = info.upper if info is not None else np.nan
+            lower.append(-np.inf if np.isnan(low) else low)
+            upper.append(np.inf if np.isnan(high) else high)
+        return np.asarray(lower), np.asarray(upper)
 
 
 def _as_float(value: object) -> xr.DataArray | float:

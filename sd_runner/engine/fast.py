@@ -19,7 +19,7 @@ import xarray as xr
 from sd_runner.engine import runtime
 from sd_runner.engine.compiler import CompiledModel, UnsupportedModelError, compile_mdl
 from sd_runner.errors import InputError
-from sd_runner.model import SDModel, _cache_root, _check_finite
+from sd_runner.model import SDModel, _cache_root
 
 ENGINE_VERSION = "1"  # bump when the generated code changes meaning
 
@@ -258,7 +258,7 @@ class FastModel(SDModel):
                 position += 1
         frame = pd.DataFrame(data, index=pd.Index(axis.times, name="time"))
         if check_finite:
-            _check_finite(frame)
+            self.check_run(frame)
         return frame
 
 
