@@ -247,7 +247,7 @@ class SDModel:
         go negative), named with its variable, element and time."""
         _check_finite(frame)
         frame = frame.select_dtypes("number")
-        lower, upper = self._limits(frame.columns)
+        lower, upper = self.declared_limits(frame.columns)
         values = frame.to_numpy(dtype=float)
         slack = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(np.concatenate([lower, upper]))))
         below = values < (lower - slack[:len(lower)])
@@ -261,7 +261,7 @@ class SDModel:
                     f"{values[row, col]:.6g} at time {frame.index[row]:g}, {side} "
                     f"{bounds[col]:g}; check the parameter values that feed it")
 
-    def _limits(self, columns) -> tuple[np.ndarray, np.ndarray]:
+    def declared_limits(self, columns) -> tuple[np.ndarray, np.ndarray]:
         """Declared lower and upper limits of each column (-inf and inf where none)."""
         lower, upper = [], []
         for column in columns:
