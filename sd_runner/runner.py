@@ -208,7 +208,7 @@ def calibrate(config_path: str | None, data_path: str | None, method: str | None
     :class:`~sd_runner.calibration.calibrate.Calibration`.
     """
     from sd_runner.calibration.calibrate import calibrate as run_calibration
-    from sd_runner.calibration.config import load_config
+    from sd_runner.calibration.config import check_against_model, load_config
     from sd_runner.calibration.optimize import METHODS
     from sd_runner.observations import load_observations
 
@@ -220,6 +220,7 @@ def calibrate(config_path: str | None, data_path: str | None, method: str | None
     data = data_path or resources.observations_path()
     observations = load_observations(data)
     config = load_config(config_path or resources.calibration_config_path(), observations)
+    check_against_model(config, bundled_model("fast", UNCALIBRATED))
     return run_calibration(bundled_model("fast", UNCALIBRATED), config, observations,
                            data_path=_portable(data), method=method, seed=seed,
                            progress=progress or (lambda *_: None))

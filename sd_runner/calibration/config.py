@@ -318,3 +318,16 @@ def _prior(source: TomlFile, name: str, raw, observations: list[Observation]) ->
     if not (sd > 0 and math.isfinite(sd)):
         raise source.error(name, f"{name}: the prior's sd must be positive")
     return Prior(mean=mean, sd=sd, source=origin)
+
+
+def check_against_model(config: CalibrationConfig, model) -> None:
+    """Every estimated parameter must be a constant of ``model``; the error names the line."""
+    from sd_runner.engine.ensemble import ParameterSpace
+
+    for parameter in config.parameters:
+        try:
+            ParameterSpace(model, [parameter.name])
+        except InputError as exc:
+            source = TomlFile(config.path, "calibration settings file")
+            raise source.error(parameter.name, f"{exc}; estimate a constant of the model, "
+                               "by its Vensim name") from None
