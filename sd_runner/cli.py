@@ -88,6 +88,14 @@ def _parallel_options(command):
     )(command)
 
 
+def _invocation() -> dict:
+    """The command and its options as given, for the manifest of what it writes."""
+    context = click.get_current_context()
+    return {"command": context.command_path.split()[-1],
+            "options": {k: list(v) if isinstance(v, tuple) else v
+                        for k, v in sorted(context.params.items())}}
+
+
 def _check_workers(workers) -> None:
     if workers is not None and workers < 1:
         raise InputError(f"--workers {workers}: give 1 or more processes")
@@ -126,8 +134,9 @@ def run(scenario, out, engine, fit_path, uncalibrated):
     result = runner.run_one(scenario, progress=_progress, engine=engine, fit=fit)
     text = formats.wide_csv(result)
     if out:
-        output.write_text(out, text)
-        click.echo(f"wrote {out}", err=True)
+        manifest = runner.output_manifest(_invocation(), fit, engine, [result.scenario])
+        output.write_with_manifest(out, text, manifest)
+        click.echo(f"wrote {out} and its manifest", err=True)
     else:
         click.echo(text, nl=False)
 
@@ -185,6 +194,9 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
                                 factors_path=factors_path)
     if out_dir:
         files = formats.comparison_csvs(comparison)
+        seeds = {"parameter sets": seed} if members else {}
+        files["manifest.json"] = runner.output_manifest(
+            _invocation(), fit, engine, [run.scenario for run in comparison.runs], seeds)
         output.write_files(out_dir, files)
         click.echo(f"wrote {len(files)} files to {out_dir}", err=True)
     if report:
@@ -301,8 +313,11 @@ def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, f
     finally:
         bar.close()
     if out_file:
-        output.write_text(out_file, formats.sensitivity_csv(result))
-        click.echo(f"wrote {out_file}", err=True)
+        manifest = runner.output_manifest(_invocation(), fit, "fast",
+                                          [runner.scenario(scenario, "fast", fit)],
+                                          {"sample and bootstrap": seed})
+        output.write_with_manifest(out_file, formats.sensitivity_csv(result), manifest)
+        click.echo(f"wrote {out_file} and its manifest", err=True)
     if report:
         output.write_text(report, formats.sensitivity_html(result, fit))
         click.echo(f"wrote {report}", err=True)

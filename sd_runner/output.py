@@ -56,3 +56,14 @@ def write_files(folder: str | Path, files: dict[str, str]) -> None:
             os.replace(staging / name, folder / name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def manifest_name(path: str | Path) -> str:
+    """The manifest file written beside ``path``: ``results.csv`` -> ``results.manifest.json``."""
+    return Path(path).stem + ".manifest.json"
+
+
+def write_with_manifest(path: str | Path, text: str, manifest: str) -> None:
+    """Write ``text`` to ``path`` and ``manifest`` beside it, both or neither."""
+    path = Path(path)
+    write_files(path.parent, {path.name: text, manifest_name(path): manifest})

@@ -328,3 +328,13 @@ def check_model(fit: str = CALIBRATED):
     model = bundled_model("fast", fit)
     scenarios = [scenario(name, "fast", fit) for name in bundled_scenario_names()]
     return [units_check(model), integration_check(model, scenarios)]
+
+
+# ---------------------------------------------------------------------- manifests
+def output_manifest(invocation: dict, fit: str, engine: str, scenarios,
+                    seeds: dict | None = None) -> str:
+    """The manifest (JSON) of an output: model hash, parameters, scenarios, seeds, versions."""
+    from sd_runner.manifest import manifest_json
+
+    return manifest_json(invocation["command"], bundled_model(engine, fit), fit_label(fit),
+                         scenarios, seeds, {**invocation["options"], "engine": engine})

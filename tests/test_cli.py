@@ -56,7 +56,8 @@ def test_run_writes_a_wide_csv_named_as_vensim_names(invoke, tmp_path, bundled_r
     assert "Professional Market Platform" in frame.columns
     expected = bundled_runs["baseline"].frame["Margin[Textile]"].to_numpy()
     assert frame["Margin[Textile]"].to_numpy() == pytest.approx(expected, rel=1e-12)
-    assert sorted(os.listdir(tmp_path)) == ["baseline.csv"]  # nothing left behind
+    # Nothing left behind but the CSV and its manifest.
+    assert sorted(os.listdir(tmp_path)) == ["baseline.csv", "baseline.manifest.json"]
 
 
 @pytest.mark.slow
@@ -66,7 +67,8 @@ def test_compare_writes_report_and_csvs_with_the_baseline_as_reference(invoke, t
     report, out = tmp_path / "report.html", tmp_path / "results"
     result = invoke("compare", str(scenario), "--report", str(report), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert sorted(os.listdir(out)) == ["baseline.csv", "half-brand.csv", "outcomes.csv"]
+    assert sorted(os.listdir(out)) == ["baseline.csv", "half-brand.csv", "manifest.json",
+                                       "outcomes.csv"]
     table = pd.read_csv(out / "outcomes.csv")
     assert set(table["scenario"]) == {"baseline", "half-brand"}
     assert (table.loc[table["scenario"] == "baseline", "difference"] == 0).all()
