@@ -1,0 +1,101 @@
+"""The HTML reports in a real browser: headless Chromium (Debian's package, driven by
+Playwright with its executable path), the network off. No console error, every chart drawn.
+Skips, saying why, only where Chromium or Playwright is not installed (.ci/run installs both)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from sd_runner.cli import cli
+
+CHROMIUM = os.environ.get("SD_RUNNER_CHROMIUM") or shutil.which("chromium") \
+    or shutil.which("chromium-browser")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="Playwright is not installed: pip install playwright")
+    if not CHROMIUM:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); "
+                    "the reports were not checked in a browser")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+def _open(browser, path):
+    """Load ``path`` with every network request refused; returns errors and chart counts."""
+    context = browser.new_context(offline=True)
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+        "file:") else route.abort())
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    # plotly draws asynchronously: wait (up to 30 s) until every chart has its SVG.
+    drawn_js = ("Array.from(document.querySelectorAll('.plotly-graph-div')).filter(div => "
+                "div._fullLayout && div.data.length && div.querySelector('.main-svg')).length")
+    charts = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
+    try:
+        page.wait_for_function(f"{drawn_js} === {charts}", timeout=30_000)
+    except Exception:  # noqa: BLE001 - the count below says how many were drawn
+        pass
+    drawn = page.evaluate(drawn_js)
+    context.close()
+    return errors, charts, drawn
+
+
+def _write(*args):
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
+def test_the_comparison_report_renders_every_chart_offline(browser, tmp_path):
+    report = tmp_path / "comparison.html"
+    _write("compare", "own-brand", "domestic-value-chain", "--loops", "--uncertainty", "20",
+           "--report", str(report))
+    errors, charts, drawn = _open(browser, report)
+    assert errors == []
+    # 8 outcomes, 5 loop figures (4 clusters and the province), 2 bands and 2 rankings.
+    assert charts == 8 + 5 + 4 and drawn == charts
+
+
+def test_the_sensitivity_report_renders_every_chart_offline(browser, tmp_path):
+    report = tmp_path / "sensitivity.html"
+    _write("sensitivity", "--method", "sobol", "--n", "16", "--outcome", "Margin[Apparel]",
+           "--report", str(report))
+    errors, charts, drawn = _open(browser, report)
+    assert errors == [] and charts == 2 and drawn == charts
+
+
+def test_markup_in_a_scenario_is_shown_as_text_in_every_section(browser, tmp_path):
+    """A scenario whose name and description hold markup and script: the browser runs no
+    script from it (no dialog opens) and shows the text as written."""
+    scenario = tmp_path / "hostile.toml"
+    scenario.write_text('name = "<script>alert(1)</script>"\n'
+                        'description = "<img src=x onerror=alert(2)> & more"\n'
+                        "[levers.own-brand]\nlevel = 1\n", encoding="utf-8")
+    report = tmp_path / "hostile.html"
+    _write("compare", str(scenario), "--loops", "--uncertainty", "10", "--report", str(report))
+    html = report.read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html and "<img src=x" not in html
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(report.as_uri())
+    page.wait_for_load_state("load")
+    assert dialogs == []
+    assert "<script>alert(1)</script>" in page.inner_text("header")
+    context.close()
