@@ -192,15 +192,16 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
                                 uncertainty=members, sample=sample, seed=seed,
                                 workers=workers, scheduler=scheduler,
                                 factors_path=factors_path)
+    seeds = {"parameter sets": seed} if members else {}
+    manifest = runner.output_manifest(_invocation(), fit, engine,
+                                      [run.scenario for run in comparison.runs], seeds)
     if out_dir:
         files = formats.comparison_csvs(comparison)
-        seeds = {"parameter sets": seed} if members else {}
-        files["manifest.json"] = runner.output_manifest(
-            _invocation(), fit, engine, [run.scenario for run in comparison.runs], seeds)
+        files["manifest.json"] = manifest
         output.write_files(out_dir, files)
         click.echo(f"wrote {len(files)} files to {out_dir}", err=True)
     if report:
-        output.write_text(report, formats.comparison_html(comparison, fit))
+        output.write_text(report, formats.comparison_html(comparison, fit, manifest))
         click.echo(f"wrote {report}", err=True)
     if as_json:
         click.echo(formats.comparison_json(comparison))
@@ -312,14 +313,14 @@ def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, f
                                     second_order=second_order)
     finally:
         bar.close()
+    manifest = runner.output_manifest(_invocation(), fit, "fast",
+                                      [runner.scenario(scenario, "fast", fit)],
+                                      {"sample and bootstrap": seed})
     if out_file:
-        manifest = runner.output_manifest(_invocation(), fit, "fast",
-                                          [runner.scenario(scenario, "fast", fit)],
-                                          {"sample and bootstrap": seed})
         output.write_with_manifest(out_file, formats.sensitivity_csv(result), manifest)
         click.echo(f"wrote {out_file} and its manifest", err=True)
     if report:
-        output.write_text(report, formats.sensitivity_html(result, fit))
+        output.write_text(report, formats.sensitivity_html(result, fit, manifest))
         click.echo(f"wrote {report}", err=True)
     if not out_file and not report:
         click.echo(formats.sensitivity_summary(result))

@@ -91,8 +91,8 @@ def comparison_json(comparison: Comparison) -> str:
     return json.dumps(record, indent=1, allow_nan=False)
 
 
-def comparison_html(comparison: Comparison, fit: str = CALIBRATED) -> str:
-    """The HTML report of a comparison."""
+def comparison_html(comparison: Comparison, fit: str = CALIBRATED, manifest: str = "") -> str:
+    """The HTML report of a comparison, with the output's manifest at its end."""
     from sd_runner.report import comparison_report
 
     model = bundled_model(fit=fit)
@@ -100,6 +100,7 @@ def comparison_html(comparison: Comparison, fit: str = CALIBRATED) -> str:
         comparison,
         generated_by=f"sd-runner {__version__}, model {model.path.name} "
         f"(sha256 {model.digest[:12]}), {fit_label(fit)} parameters",
+        manifest=manifest,
     )
 
 
@@ -129,14 +130,14 @@ def sensitivity_csv(result) -> str:
     return _csv(result.indices)
 
 
-def sensitivity_html(result, fit: str = CALIBRATED) -> str:
-    """The HTML report of a sensitivity analysis."""
+def sensitivity_html(result, fit: str = CALIBRATED, manifest: str = "") -> str:
+    """The HTML report of a sensitivity analysis, with the output's manifest at its end."""
     from sd_runner.sensitivity_report import sensitivity_report
 
     model = bundled_model(fit=fit)
     return sensitivity_report(result, generated_by=f"sd-runner {__version__}, model "
                               f"{model.path.name} (sha256 {model.digest[:12]}), "
-                              f"{fit_label(fit)} parameters")
+                              f"{fit_label(fit)} parameters", manifest=manifest)
 
 
 def sensitivity_summary(result, shown: int = 5) -> str:

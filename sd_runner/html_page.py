@@ -78,3 +78,12 @@ def document(title: str, body: list[str], extra_css: str = "") -> str:
         "</html>",
         "",
     ])
+
+
+def manifest_section(manifest: str) -> str:
+    """The output's manifest (JSON) as a closed section at the end of a report."""
+    if not manifest:
+        return ""
+    return ('<section id="manifest"><details><summary>Manifest: model hash, parameters, '
+            f"scenarios, seeds and versions</summary><pre>{text(manifest)}</pre></details>"
+            "</section>")

@@ -18,7 +18,7 @@ from plotly.subplots import make_subplots
 from sd_runner import resources
 from sd_runner.comparison import Comparison
 from sd_runner.errors import InputError
-from sd_runner.html_page import document
+from sd_runner.html_page import document, manifest_section
 from sd_runner.html_page import plotly_text as _plotly_text
 from sd_runner.html_page import slug as _slug
 from sd_runner.html_page import text as _text
@@ -136,6 +136,7 @@ def comparison_report(
     *,
     title: str = DEFAULT_TITLE,
     generated_by: str = "",
+    manifest: str = "",
 ) -> str:
     """The comparison as one self-contained HTML document.
 
@@ -147,6 +148,8 @@ def comparison_report(
         Title of the page.
     generated_by : str, optional
         Provenance shown in the header, e.g. the package version and the model's hash.
+    manifest : str, optional
+        The output's manifest (JSON), shown in a closed section at the end.
 
     Returns
     -------
@@ -184,6 +187,7 @@ def comparison_report(
         body.append(loop_section(comparison.loops))
     body.append(_settings_section(comparison, colours))
     body.append(_model_section())
+    body.append(manifest_section(manifest))
     return document(title, body)
 
 

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from sd_runner.html_page import document, plotly_text, slug, text, unique_ids
+from sd_runner.html_page import document, manifest_section, plotly_text, slug, text, unique_ids
 from sd_runner.sensitivity import SensitivityResult
 
 #: Second-order interactions listed per outcome.
 INTERACTIONS_SHOWN = 8
 
 
-def sensitivity_report(result: SensitivityResult, generated_by: str = "") -> str:
+def sensitivity_report(result: SensitivityResult, generated_by: str = "",
+                       manifest: str = "") -> str:
     """The HTML document; the same result gives the same text."""
     key = "ST" if result.method == "sobol" else "mu_star"
     title = f"Sensitivity of outcomes to uncertain parameters ({result.method})"
@@ -37,6 +38,7 @@ def sensitivity_report(result: SensitivityResult, generated_by: str = "") -> str
             body.append(_interactions(result, outcome))
         else:
             body.append(_html(_morris_scatter(result, outcome), f"fig-{anchor}"))
+    body.append(manifest_section(manifest))
     return document(title, [part for part in body if part])
 
 

@@ -163,3 +163,17 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, case_id, args
         assert text in lines[0], (case_id, text, lines[0])
     assert not out.exists()
     assert sorted(os.listdir(tmp_path)) == before  # nothing half-written beside the inputs
+
+
+def test_nothing_in_a_user_file_is_run_as_code(tmp_path):
+    """Values are read as TOML and CSV data, never evaluated: code in them is only text."""
+    marker = tmp_path / "pwned"
+    code = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'[constants]\n"Patent Yield" = "{code}"\n', encoding="utf-8")
+    data = tmp_path / "d.csv"
+    data.write_text(HEADER + ROW.replace("63.86", code.replace(",", " ")), encoding="utf-8")
+    for command in (["run", str(scenario)], ["validate", "--data", str(data)]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 2, result.output
+    assert not marker.exists()

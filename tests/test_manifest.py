@@ -58,3 +58,12 @@ def test_a_sensitivity_csv_carries_its_manifest(tmp_path):
     manifest = json.loads((tmp_path / "indices.manifest.json").read_text(encoding="utf-8"))
     assert manifest["seeds"] == {"sample and bootstrap": 11}
     assert manifest["settings"]["method"] == "morris"
+
+
+def test_reports_end_with_their_manifest(tmp_path):
+    report = tmp_path / "report.html"
+    _invoke("compare", "own-brand", "--report", str(report))
+    html = report.read_text(encoding="utf-8")
+    section = html[html.index('<section id="manifest">'):]
+    assert runner.bundled_model("fast").digest in section
+    assert "&quot;own-brand&quot;" in section  # the scenario, escaped as HTML text
