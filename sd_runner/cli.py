@@ -88,12 +88,16 @@ def _parallel_options(command):
     )(command)
 
 
+_OUTPUTS = {"out", "out_dir", "out_file", "report"}
+
+
 def _invocation() -> dict:
     """The command and its options as given, for the manifest of what it writes."""
     context = click.get_current_context()
+    # Where the output went is not needed to rerun it, and would make two runs differ.
     return {"command": context.command_path.split()[-1],
             "options": {k: list(v) if isinstance(v, tuple) else v
-                        for k, v in sorted(context.params.items())}}
+                        for k, v in sorted(context.params.items()) if k not in _OUTPUTS}}
 
 
 def _check_workers(workers) -> None:
@@ -232,7 +236,11 @@ def calibrate(config_path, data_path, method, seed, out_dir):
     output.check_writable_dir(out_dir, "--out")
     with _StageBars() as bars:
         result = runner.calibrate(config_path, data_path, method, seed, progress=bars.update)
-    output.write_files(out_dir, runner.calibration_files(result))
+    files = runner.calibration_files(result)
+    files["manifest.json"] = runner.output_manifest(
+        _invocation(), runner.UNCALIBRATED, "fast", [],
+        {"starts, evolution and MCMC": result.seed})
+    output.write_files(out_dir, files)
     click.echo(_calibration_summary(result))
     click.echo(f"wrote {out_dir}", err=True)
 

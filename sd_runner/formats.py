@@ -99,7 +99,7 @@ def comparison_html(comparison: Comparison, fit: str = CALIBRATED, manifest: str
     return comparison_report(
         comparison,
         generated_by=f"sd-runner {__version__}, model {model.path.name} "
-        f"(sha256 {model.digest[:12]}), {fit_label(fit)} parameters",
+        f"(sha256 {model.file_sha256[:12]}), {fit_label(fit)} parameters",
         manifest=manifest,
     )
 
@@ -136,7 +136,7 @@ def sensitivity_html(result, fit: str = CALIBRATED, manifest: str = "") -> str:
 
     model = bundled_model(fit=fit)
     return sensitivity_report(result, generated_by=f"sd-runner {__version__}, model "
-                              f"{model.path.name} (sha256 {model.digest[:12]}), "
+                              f"{model.path.name} (sha256 {model.file_sha256[:12]}), "
                               f"{fit_label(fit)} parameters", manifest=manifest)
 
 

@@ -26,7 +26,7 @@ def manifest(command: str, model: SDModel, fit_label: str,
     """The manifest of one output (see the module docstring)."""
     return {
         "command": command,
-        "model": {"file": model.path.name, "sha256": model.digest},
+        "model": {"file": model.path.name, "sha256": model.file_sha256},
         "parameters": {"source": fit_label, "values": _values(model)},
         "scenarios": [_scenario(s) for s in scenarios],
         "seeds": dict(seeds or {}),

@@ -133,6 +133,11 @@ class SDModel:
         }
 
     # ------------------------------------------------------------------ metadata
+    @property
+    def file_sha256(self) -> str:
+        """The sha256 of the ``.mdl`` file's bytes (``digest`` also covers PySD's version)."""
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
     def variable(self, name: str) -> VariableInfo:
         """Look a variable up by its Vensim name (case-insensitive)."""
         if name in self.variables:

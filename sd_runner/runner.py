@@ -239,7 +239,7 @@ def calibration_files(calibration) -> dict[str, str]:
 
     model = bundled_model("fast", UNCALIBRATED)
     html = fit_report(calibration, generated_by=f"sd-runner {__version__}, model "
-                      f"{model.path.name} (sha256 {model.digest[:12]})")
+                      f"{model.path.name} (sha256 {model.file_sha256[:12]})")
     return fit_files(calibration, html)
 
 

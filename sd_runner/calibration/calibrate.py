@@ -159,7 +159,7 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
         skipped=problem.skipped, trajectories=problem.trajectories(estimate),
         data_path=str(data_path),
         data_digest=hashlib.sha256(data.read_bytes()).hexdigest() if data.is_file() else "",
-        model_digest=hashlib.sha256(model.path.read_bytes()).hexdigest(), seconds=seconds,
+        model_digest=model.file_sha256, seconds=seconds,
     )
 
 
