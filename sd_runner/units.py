@@ -10,8 +10,9 @@ from PySD's abstract model of it:
 - a number fits any units in a sum (``1 - x``) and is dimensionless in a product, as in
   Vensim;
 - ``EXP``, ``LN`` and ``SQRT``-free functions of a ratio need a dimensionless argument;
-- a lookup returns its table's units; its argument must be dimensionless (tables take
-  normalised inputs, Sterman 2000 ch. 14) or, for a table of time, ``Year``;
+- a lookup returns its table's units; its argument must be dimensionless, as Vensim's units
+  check requires (tables take normalised inputs, Sterman 2000 ch. 14), or, for a table of
+  time, ``Year``;
 - a stock's flows are in the stock's units per ``Year``; its initial value in its units;
 - delays and smooths keep the units of their input; their times are in ``Year``.
 

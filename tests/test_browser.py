@@ -99,3 +99,18 @@ def test_markup_in_a_scenario_is_shown_as_text_in_every_section(browser, tmp_pat
     assert dialogs == []
     assert "<script>alert(1)</script>" in page.inner_text("header")
     context.close()
+
+
+def test_the_fit_report_renders_every_chart_offline(browser, tmp_path):
+    from test_calibration_cli import QUICK
+
+    from sd_runner import resources
+
+    text = resources.calibration_config_path().read_text(encoding="utf-8")
+    for old, new in QUICK.items():
+        text = text.replace(old, new)
+    config = tmp_path / "quick.toml"
+    config.write_text(text, encoding="utf-8")
+    _write("calibrate", "--config", str(config), "--out", str(tmp_path / "fit"))
+    errors, charts, drawn = _open(browser, tmp_path / "fit" / "report.html")
+    assert errors == [] and charts > 5 and drawn == charts
