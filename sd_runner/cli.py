@@ -410,30 +410,23 @@ def loops(as_json):
 
 
 class _StageBars:
-    """One click progress bar per calibration stage, on standard error."""
+    """One progress bar (:class:`_Bar`) per calibration stage, on standard error."""
 
     LABELS = {"fit": "fitting", "profiles": "profile intervals", "mcmc": "MCMC sample"}
 
     def __init__(self):
         self.stage = None
-        self.bar = None
-        self.done = 0
+        self.bar = _Bar("")
 
     def update(self, stage: str, done: int, total: int) -> None:
         if stage != self.stage:
             self.close()
             self.stage = stage
-            self.bar = click.progressbar(length=total, label=self.LABELS.get(stage, stage),
-                                         file=sys.stderr)
-            self.bar.__enter__()
-            self.done = 0
-        self.bar.update(done - self.done)
-        self.done = done
+            self.bar = _Bar(self.LABELS.get(stage, stage))
+        self.bar.update(done, total)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None
+        self.bar.close()
 
     def __enter__(self):
         return self

@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures import abstract_model as am
-from pysd.translators.vensim.vensim_file import VensimFile
 
 from sd_runner.errors import InputError
+from sd_runner.mdl_text import abstract_model, clean_name
 
 #: Loops beyond this count are not enumerated (the model has a few hundred).
 MAX_LOOPS = 100_000
@@ -118,12 +118,7 @@ class CausalGraph:
         import networkx as nx
 
         self.path = Path(mdl)
-        try:
-            vensim = VensimFile(self.path)
-            vensim.parse()
-            abstract = vensim.get_abstract_model()
-        except Exception as exc:  # noqa: BLE001 - PySD raises many types for bad models
-            raise InputError(f"{self.path}: PySD cannot parse this model ({exc})") from None
+        abstract = abstract_model(self.path)
         self.elements = {e.name: e for s in abstract.sections for e in s.elements}
         self.by_clean = {_clean(name): name for name in self.elements}
         self.value_ranges = dict(value_ranges or {})
@@ -403,9 +398,7 @@ def value_ranges(frame) -> dict[str, tuple[float, float]]:
     return ranges
 
 
-def _clean(name: str) -> str:
-    """Vensim's identity of a name, as PySD's references spell it."""
-    return " ".join(name.replace("_", " ").split()).lower()
+_clean = clean_name
 
 
 # ---------------------------------------------------------------------- names

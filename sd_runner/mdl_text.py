@@ -135,3 +135,23 @@ def stock_flows(entry: MdlEntry) -> tuple[list[str], list[str], str]:
         if term:
             (outflows if sign == "-" else inflows).append(term)
     return inflows, outflows, initial
+
+
+def abstract_model(path):
+    """PySD's abstract model of the ``.mdl`` at ``path`` (the structure PySD builds every
+    model from); a model PySD cannot parse is an :class:`InputError` naming the file."""
+    from pysd.translators.vensim.vensim_file import VensimFile
+
+    from sd_runner.errors import InputError
+
+    try:
+        vensim = VensimFile(path)
+        vensim.parse()
+        return vensim.get_abstract_model()
+    except Exception as exc:  # noqa: BLE001 - PySD raises many types for bad models
+        raise InputError(f"{path}: PySD cannot parse this model ({exc})") from None
+
+
+def clean_name(name: str) -> str:
+    """Vensim's identity of a name, as PySD's references spell it."""
+    return " ".join(name.replace("_", " ").split()).lower()

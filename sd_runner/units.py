@@ -29,9 +29,8 @@ from pathlib import Path
 import numpy as np
 from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures import abstract_model as am
-from pysd.translators.vensim.vensim_file import VensimFile
 
-from sd_runner.errors import InputError
+from sd_runner.mdl_text import abstract_model, clean_name
 
 Unit = tuple[tuple[str, Fraction], ...]  # sorted (base, power) pairs; () is dimensionless
 DIMENSIONLESS: Unit = ()
@@ -135,12 +134,7 @@ class UnitChecker:
 
     def __init__(self, mdl: str | Path):
         self.path = Path(mdl)
-        try:
-            vensim = VensimFile(self.path)
-            vensim.parse()
-            abstract = vensim.get_abstract_model()
-        except Exception as exc:  # noqa: BLE001 - PySD raises many types for bad models
-            raise InputError(f"{self.path}: PySD cannot parse this model ({exc})") from None
+        abstract = abstract_model(self.path)
         self.elements = {e.name: e for s in abstract.sections for e in s.elements}
         self.by_clean = {_clean(name): name for name in self.elements}
         self.subscripts = {_clean(s.name) for sec in abstract.sections
@@ -314,5 +308,4 @@ def check_units(mdl: str | Path) -> list[UnitProblem]:
     return UnitChecker(mdl).problems()
 
 
-def _clean(name: str) -> str:
-    return re.sub(r"[\s_]+", " ", name).strip().casefold()
+_clean = clean_name
