@@ -46,6 +46,9 @@ BROKEN = {
     "EXP of a quantity": (GOAL.replace("(Goal - Stock) / Adjustment Time",
                                        "EXP(Stock) / Adjustment Time"),
                           "EXP of widget"),
+    "a smoothing time not in Year": (GOAL + "\nPerceived= SMOOTH(Stock, Goal)\n\t~\tWidget"
+                                     "\n\t~\t\t|\n",
+                                     "Perceived: a delay or smoothing time is in widget"),
     "no units": (GOAL.replace("Adjustment Time= 5\n\t~\tYear", "Adjustment Time= 5\n\t~\t"),
                  "Adjustment Time: no units"),
     "a table of a quantity": (GOAL.replace("(Goal - Stock) / Adjustment Time",
@@ -64,7 +67,8 @@ def test_an_inconsistent_equation_is_named_with_what_does_not_match(tmp_path, ca
 
 
 def test_a_consistent_toy_model_passes(tmp_path):
-    assert check_units(write_model(tmp_path, GOAL)) == []
+    smoothed = GOAL + "\nPerceived= SMOOTH(Stock, Adjustment Time)\n\t~\tWidget\n\t~\t\t|\n"
+    assert check_units(write_model(tmp_path, smoothed)) == []
 
 
 def test_check_command_reports_units_and_integration_error():
