@@ -184,8 +184,6 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
     from sd_runner import formats, output, runner
 
     fit = _chosen_fit(fit_path, uncalibrated)
-    if members < 0:
-        raise InputError(f"--uncertainty {members}: give a number of parameter sets, 1 or more")
     _check_workers(workers)
     if report:
         output.check_writable_file(report, "--report")

@@ -246,7 +246,7 @@ def dominant_periods(scores: LoopScores, window: float = 1.0) -> list[DominantPe
     reaches it with the larger sum dominates (the rule of Schoenberg et al. 2020, as Simlin
     applies it). Consecutive windows with the same dominating loops merge into one period.
     """
-    if not window > 0:
+    if not (np.isfinite(window) and window > 0):
         raise InputError(f"window {window} must be a positive number of years")
     times = scores.times[1:]  # the initial time has no scores
     relative = scores.relative[1:]

@@ -11,6 +11,7 @@ from sd_runner import __version__
 from sd_runner.comparison import Comparison
 from sd_runner.runner import CALIBRATED, bundled_model, fit_label
 from sd_runner.simulation import ScenarioRun
+from sd_runner.uncertain_comparison import QUANTILES
 
 
 def wide_csv(result: ScenarioRun) -> str:
@@ -62,7 +63,7 @@ def comparison_json(comparison: Comparison) -> str:
         record["uncertainty"] = {
             "members": len(uncertain.sets.values), "sample": uncertain.sets.source,
             "seed": uncertain.sets.seed, "parameters": list(uncertain.sets.names),
-            "quantiles": [0.05, 0.5, 0.95],
+            "quantiles": list(QUANTILES),
             "bands": [{"scenario": scenario, "outcome": outcome, "cluster": cluster,
                        "times": group["time"].tolist(), "p05": group["p05"].tolist(),
                        "p50": group["p50"].tolist(), "p95": group["p95"].tolist()}

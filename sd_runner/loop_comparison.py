@@ -10,7 +10,6 @@ import pandas as pd
 
 from sd_runner.dominance import DominantPeriod, LoopScores, dominant_periods, loop_scores
 from sd_runner.engine.fast import FastModel
-from sd_runner.errors import InputError
 from sd_runner.loops import Loop
 from sd_runner.model import SDModel
 from sd_runner.scenarios import Scenario, scenario_params
@@ -145,8 +144,6 @@ def compare_loops(model: FastModel, loops: list[Loop], scenarios: list[Scenario]
     ``run_with``: the engine whose trajectories are scored (default ``model``'s kernel); the
     scores are the same either way.
     """
-    if not (np.isfinite(window) and window > 0):
-        raise InputError(f"loop window {window}: give a positive number of years")
     entries = []
     for chosen in scenarios:
         scores = loop_scores(model, loops, scenario_params(chosen, model), run_with=run_with)

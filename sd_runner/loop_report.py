@@ -135,13 +135,13 @@ def _stacked_figure(loops: LoopComparison, scores, cluster: str, by_id: dict[str
     for row, name in enumerate(names, start=1):
         mine = table[table["scenario"] == name]
         wide = mine.pivot_table(index="time", columns="loop", values="relative", sort=True)
-        series = [(by_id[loop].polarity, _label(by_id[loop]), colours[loop],
+        series = [(_label(by_id[loop]), colours[loop],
                    wide[loop] if loop in wide else None) for loop in drawn]
         rest = wide.drop(columns=[c for c in drawn if c in wide])
         for sign, key in ((1, "R"), (-1, "B")):
             part = rest.clip(lower=0) if sign > 0 else rest.clip(upper=0)
-            series.append((key, _OTHER[key][0], _OTHER[key][1], part.sum(axis=1)))
-        for _polarity, label, colour, values in series:
+            series.append((*_OTHER[key], part.sum(axis=1)))
+        for label, colour, values in series:
             if values is None:
                 continue
             for group, part in (("up", values.clip(lower=0)), ("down", values.clip(upper=0))):

@@ -254,9 +254,9 @@ class SDModel:
         frame = frame.select_dtypes("number")
         lower, upper = self.declared_limits(frame.columns)
         values = frame.to_numpy(dtype=float)
-        slack = 1e-9 * np.maximum(1.0, np.abs(np.nan_to_num(np.concatenate([lower, upper]))))
-        below = values < (lower - slack[:len(lower)])
-        above = values > (upper + slack[len(lower):])
+        # A relative slack of 1e-9 for rounding; infinite limits stay infinite.
+        below = values < lower - 1e-9 * np.maximum(1.0, np.abs(lower))
+        above = values > upper + 1e-9 * np.maximum(1.0, np.abs(upper))
         for wrong, side, bounds in ((below, "below its declared minimum", lower),
                                     (above, "above its declared maximum", upper)):
             if wrong.any():
