@@ -247,10 +247,29 @@ def test_committed_fit_is_what_runs_start_from(plain_model):
 
 
 # ---------------------------------------------------------------------- reproducibility
+# A refit on another CPU takes other SIMD paths through numpy (numerics.py), so it is compared
+# at the optimiser's tolerance, not bit for bit. least_squares works in Jacobian-scaled
+# coordinates (x_scale="jac"), where one unit is about one standard error, and stops once the
+# payoff falls by less than ftol = 1e-12 of itself: with a payoff of about 13 that leaves the
+# parameters within sqrt(2 * 13 * 1e-12), about 5e-6 standard errors, of the minimum. The
+# bounds below follow from that, with room for rounding in the residuals themselves.
+PARAMETER_TOL_IN_STANDARD_ERRORS = 1e-5
+PAYOFF_RTOL = 1e-9
+# 24 parameters each within 1e-5 standard errors move a weighted residual by at most about
+# sqrt(24) * 1e-5 standard deviations of its row's error.
+RESIDUAL_ATOL = 1e-4
+# Statistics, correlations, standard errors and profile limits come from finite differences
+# of the residuals (steps of 1e-5 of each parameter's scale), which turn rounding in the
+# residuals (1e-12) into about 1e-7 relative, and from refits that move as the parameters do.
+DERIVED_RTOL, DERIVED_ATOL = 1e-4, 1e-6
+
+
 @pytest.mark.slow
 def test_committed_fit_is_reproduced_from_its_settings_data_and_seed(tmp_path):
     """What calibration/run.sh does, compared with the committed calibration/fit/ (about
     75 s: the MCMC sample is 640 000 runs)."""
+    import tomllib
+
     import pandas as pd
 
     from sd_runner.calibration.fitfile import fit_files, read_fit
@@ -261,20 +280,33 @@ def test_committed_fit_is_reproduced_from_its_settings_data_and_seed(tmp_path):
     committed = resources.fit_dir()
     fresh = tmp_path / "parameters.toml"
     fresh.write_text(files["parameters.toml"], encoding="utf-8")
+    new_fit = tomllib.loads(files["parameters.toml"])["fit"]
+    old_fit = tomllib.loads((committed / "parameters.toml").read_text(encoding="utf-8"))["fit"]
+    assert new_fit["chi_square"] == pytest.approx(old_fit["chi_square"], rel=PAYOFF_RTOL)
     expected = read_fit(committed)
     assert list(read_fit(fresh)) == list(expected)
+    old = pd.read_csv(committed / "identifiability.csv").set_index("parameter")
     for name, value in read_fit(fresh).items():
-        assert value == pytest.approx(expected[name], rel=1e-9), name
+        error = old.loc[name, "standard_error"]
+        assert abs(value - expected[name]) <= PARAMETER_TOL_IN_STANDARD_ERRORS * error, name
     for name in ("rows.csv", "statistics.csv", "correlation.csv"):
         (tmp_path / name).write_text(files[name], encoding="utf-8")
+    rows_new, rows_old = (pd.read_csv(folder / "rows.csv") for folder in (tmp_path, committed))
+    np.testing.assert_allclose(rows_new["weighted_residual"], rows_old["weighted_residual"],
+                               rtol=0, atol=RESIDUAL_ATOL)
+    pd.testing.assert_frame_equal(rows_new.drop(columns="weighted_residual"),
+                                  rows_old.drop(columns="weighted_residual"),
+                                  rtol=DERIVED_RTOL, atol=DERIVED_ATOL)
+    for name in ("statistics.csv", "correlation.csv"):
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / name),
-                                      pd.read_csv(committed / name), rtol=1e-7)
+                                      pd.read_csv(committed / name),
+                                      rtol=DERIVED_RTOL, atol=DERIVED_ATOL)
     (tmp_path / "identifiability.csv").write_text(files["identifiability.csv"],
                                                   encoding="utf-8")
     new = pd.read_csv(tmp_path / "identifiability.csv")
-    old = pd.read_csv(committed / "identifiability.csv")
+    old = old.reset_index()
     fixed = [c for c in old.columns if not c.startswith("posterior") and c != "verdict"]
-    pd.testing.assert_frame_equal(new[fixed], old[fixed], rtol=1e-6)
+    pd.testing.assert_frame_equal(new[fixed], old[fixed], rtol=DERIVED_RTOL, atol=DERIVED_ATOL)
     # The MCMC sample is bit-identical on the same kind of machine; elsewhere its
     # summaries must still agree within Monte Carlo error.
     width = old["posterior_97.5"] - old["posterior_2.5"]
