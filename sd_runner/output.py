@@ -218,8 +218,9 @@ def write_files(folder: str | Path, files: dict[str, str], option: str = "--out"
     if folder.is_dir():
         folder = folder.resolve()
     _check_names(files)
-    parent = folder.parent
-    clean_stale_staging(parent, say)
+    clean_stale_staging(folder.parent, say)
+    if folder.is_dir():
+        clean_stale_staging(folder, say)
     if not folder.exists():
         if _write_new_folder(folder, files, option):
             return
@@ -257,10 +258,14 @@ def _write_new_folder(folder: Path, files: dict[str, str], option: str) -> bool:
 
 def _can_swap(folder: Path) -> bool:
     """Whether the folder can be exchanged whole: it holds no subfolder (a subfolder could not
-    be carried over atomically) and is not a mount point."""
+    be carried over atomically), is not a mount point, and this process does not work inside
+    it (its working folder would go with the old one)."""
     if not sys.platform.startswith("linux") or os.path.ismount(folder):
         return False
     try:
+        here = Path.cwd().resolve()
+        if here == folder or folder in here.parents:
+            return False
         return not any(entry.is_dir(follow_symlinks=False) for entry in os.scandir(folder))
     except OSError:
         return False

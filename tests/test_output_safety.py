@@ -10,7 +10,6 @@ same answer from every command.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import socket
 import stat
@@ -473,8 +472,12 @@ def test_a_folder_output_is_created_when_only_it_is_missing(tmp_path):
     assert stat.S_ISDIR(os.stat(tmp_path / "new").st_mode) and _stale(tmp_path) == []
 
 
-def test_manifest_order_holds_for_every_pair(tmp_path):
-    """The manifest's old version is gone before the new CSV lands (see the kill tests)."""
-    output.write_with_manifest(tmp_path / "x.csv", "1\n", json.dumps({"n": 1}))
-    output.write_with_manifest(tmp_path / "x.csv", "2\n", json.dumps({"n": 2}))
-    assert _visible(tmp_path) == {"x.csv": "2\n", "x.manifest.json": '{"n": 2}'}
+def test_a_folder_holding_the_working_folder_is_written_in_place(tmp_path, monkeypatch):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "notes.txt").write_text("the user's\n")
+    monkeypatch.chdir(tmp_path / "d")
+    inode = os.stat(".").st_ino
+    output.write_files(".", {"a.csv": "new\n", "manifest.json": "new\n"})
+    assert os.stat(".").st_ino == inode == os.stat(tmp_path / "d").st_ino
+    assert _visible(tmp_path / "d") == {"a.csv": "new\n", "manifest.json": "new\n",
+                                        "notes.txt": "the user's\n"}
