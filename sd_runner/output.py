@@ -91,7 +91,11 @@ def check_separate(files: list[tuple[str, str | Path | None, bool]],
     for option, given, with_manifest in files:
         if given is None:
             continue
-        for path in written_by(given, option, with_manifest):
+        for number, path in enumerate(written_by(given, option, with_manifest)):
+            shown = f"{given}: its manifest {path}" if number else given
+            _refuse_special(path, option, shown, "another name")
+            if path.is_dir():
+                raise InputError(f"{option} {shown} is a folder; give another name")
             key = _key(path)
             if key in claimed:
                 other, other_given = claimed[key]
@@ -281,7 +285,10 @@ def _swap_folder(folder: Path, files: dict[str, str], option: str) -> bool:
     try:
         tree = staging / _TREE
         tree.mkdir()
-        os.chmod(tree, stat.S_IMODE(os.stat(folder).st_mode))
+        try:  # the new folder keeps the old one's permissions where this process may set them
+            os.chmod(tree, stat.S_IMODE(os.stat(folder).st_mode))
+        except OSError:
+            pass
         _stage(tree, files, option, folder)
         try:
             for entry in os.scandir(folder):

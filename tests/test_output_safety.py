@@ -481,3 +481,12 @@ def test_a_folder_holding_the_working_folder_is_written_in_place(tmp_path, monke
     assert os.stat(".").st_ino == inode == os.stat(tmp_path / "d").st_ino
     assert _visible(tmp_path / "d") == {"a.csv": "new\n", "manifest.json": "new\n",
                                         "notes.txt": "the user's\n"}
+
+
+@pytest.mark.parametrize("kind", ["FIFO", "folder"])
+def test_a_manifest_path_that_is_not_a_regular_file_is_refused_too(tmp_path, nothing_runs, kind):
+    manifest = tmp_path / "x.manifest.json"
+    os.mkfifo(manifest) if kind == "FIFO" else manifest.mkdir()
+    result = _invoke("run", "baseline", "--out", tmp_path / "x.csv")
+    _one_line_error(result, 2, f"--out {tmp_path / 'x.csv'}", str(manifest))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.manifest.json"]
