@@ -145,13 +145,14 @@ def run(scenario, out, engine, fit_path, uncalibrated):
     from sd_runner import formats, output, runner
 
     fit = _chosen_fit(fit_path, uncalibrated)
-    if out is not None:
+    output.refuse_empty({"--out": out})
+    if out:
         output.check_writable_file(out, "--out")
         output.check_separate([("--out", out, True)],
                               inputs={"SCENARIO": _scenario_file(scenario), "--fit": fit_path})
     result = runner.run_one(scenario, progress=_progress, engine=engine, fit=fit)
     text = formats.wide_csv(result)
-    if out is not None:
+    if out:
         manifest = runner.output_manifest(_invocation(), fit, engine, [result.scenario])
         output.write_with_manifest(out, text, manifest, "--out")
         click.echo(f"wrote {out} and its manifest", err=True)
@@ -199,9 +200,10 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
 
     fit = _chosen_fit(fit_path, uncalibrated)
     _check_workers(workers)
-    if report is not None:
+    output.refuse_empty({"--out": out_dir, "--report": report})
+    if report:
         output.check_writable_file(report, "--report")
-    if out_dir is not None:
+    if out_dir:
         output.check_writable_dir(out_dir, "--out")
     output.check_separate([("--report", report, False)], folder=("--out", out_dir),
                           inputs={"--factors": factors_path, "--fit": fit_path,
@@ -214,17 +216,17 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
     seeds = {"parameter sets": seed} if members else {}
     manifest = runner.output_manifest(_invocation(), fit, engine,
                                       [run.scenario for run in comparison.runs], seeds)
-    if out_dir is not None:
+    if out_dir:
         files = formats.comparison_csvs(comparison)
         files["manifest.json"] = manifest
         output.write_files(out_dir, files, "--out")
         click.echo(f"wrote {len(files)} files to {out_dir}", err=True)
-    if report is not None:
+    if report:
         output.write_text(report, formats.comparison_html(comparison, fit, manifest), "--report")
         click.echo(f"wrote {report}", err=True)
     if as_json:
         click.echo(formats.comparison_json(comparison))
-    elif out_dir is None and report is None:
+    elif not out_dir and not report:
         click.echo(formats.outcome_summary(comparison))
         if comparison.loops is not None:
             click.echo("")
@@ -327,9 +329,10 @@ def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, f
 
     fit = _chosen_fit(fit_path, uncalibrated)
     _check_workers(workers)
-    if out_file is not None:
+    output.refuse_empty({"--out": out_file, "--report": report})
+    if out_file:
         output.check_writable_file(out_file, "--out")
-    if report is not None:
+    if report:
         output.check_writable_file(report, "--report")
     output.check_separate([("--out", out_file, True), ("--report", report, False)],
                           inputs={"--factors": factors_path, "--fit": fit_path,
@@ -345,13 +348,13 @@ def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, f
     manifest = runner.output_manifest(_invocation(), fit, "fast",
                                       [runner.scenario(scenario, "fast", fit)],
                                       {"sample and bootstrap": seed})
-    if out_file is not None:
+    if out_file:
         output.write_with_manifest(out_file, formats.sensitivity_csv(result), manifest, "--out")
         click.echo(f"wrote {out_file} and its manifest", err=True)
-    if report is not None:
+    if report:
         output.write_text(report, formats.sensitivity_html(result, fit, manifest), "--report")
         click.echo(f"wrote {report}", err=True)
-    if out_file is None and report is None:
+    if not out_file and not report:
         click.echo(formats.sensitivity_summary(result))
 
 

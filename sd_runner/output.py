@@ -45,6 +45,13 @@ def _say(message: str) -> None:
 
 
 # ---------------------------------------------------------------------- checks before a run
+def refuse_empty(paths: dict[str, str | None]) -> None:
+    """An empty path given to an option is a mistake, not a request for standard output."""
+    for option, path in paths.items():
+        if path is not None:
+            _absolute(path, option)
+
+
 def check_writable_file(path: str | Path, option: str) -> Path:
     """Fail early, before any run, unless ``path`` can be written as a regular file."""
     target = _absolute(path, option)

@@ -462,8 +462,10 @@ def test_a_missing_parent_folder_gets_one_answer_from_every_command(tmp_path, no
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_empty_output_path_is_refused_not_taken_for_standard_output(nothing_runs):
-    _one_line_error(_invoke("run", "baseline", "--out", ""), 2, "--out '': is empty")
+@pytest.mark.parametrize("writer, args", WRITERS, ids=[w[0] for w in WRITERS])
+def test_an_empty_output_path_is_refused_not_taken_for_standard_output(nothing_runs, writer,
+                                                                       args):
+    _one_line_error(_invoke(*args, ""), 2, f"{args[-1]} '': is empty")
 
 
 def test_a_folder_output_is_created_when_only_it_is_missing(tmp_path):
