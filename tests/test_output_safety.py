@@ -492,3 +492,23 @@ def test_a_manifest_path_that_is_not_a_regular_file_is_refused_too(tmp_path, not
     result = _invoke("run", "baseline", "--out", tmp_path / "x.csv")
     _one_line_error(result, 2, f"--out {tmp_path / 'x.csv'}", str(manifest))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.manifest.json"]
+
+
+def test_a_folder_whose_parent_is_not_writable_is_written_file_by_file(tmp_path, monkeypatch):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "notes.txt").write_text("the user's\n")
+    real = output._new_staging
+
+    refused = []
+
+    def parent_refuses(folder, option, shown):
+        if folder == tmp_path.resolve():
+            refused.append(folder)
+            raise output.OutputError("not writable")
+        return real(folder, option, shown)
+
+    monkeypatch.setattr(output, "_new_staging", parent_refuses)
+    output.write_files(tmp_path / "d", {"a.csv": "new\n", "manifest.json": "new\n"})
+    assert _visible(tmp_path / "d") == {"a.csv": "new\n", "manifest.json": "new\n",
+                                        "notes.txt": "the user's\n"}
+    assert _stale(tmp_path / "d") == [] and _stale(tmp_path) == [] and refused
