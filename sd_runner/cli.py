@@ -100,6 +100,18 @@ def _invocation() -> dict:
                         for k, v in sorted(context.params.items()) if k not in _OUTPUTS}}
 
 
+#: Kinds of files `calibrate` writes into its folder (fitfile.fit_files and the manifest).
+_CALIBRATION_WRITES = (".csv", ".toml", ".cin", ".html", ".json")
+
+
+def _scenario_file(name: str) -> str | None:
+    """The file a scenario argument names (None for a bundled name), which no output may
+    overwrite."""
+    from sd_runner.scenarios import bundled_scenario_names
+
+    return None if name in bundled_scenario_names() else name
+
+
 def _check_workers(workers) -> None:
     if workers is not None and workers < 1:
         raise InputError(f"--workers {workers}: give 1 or more processes")
@@ -133,13 +145,16 @@ def run(scenario, out, engine, fit_path, uncalibrated):
     from sd_runner import formats, output, runner
 
     fit = _chosen_fit(fit_path, uncalibrated)
+    output.refuse_empty({"--out": out})
     if out:
         output.check_writable_file(out, "--out")
+        output.check_separate([("--out", out, True)],
+                              inputs={"SCENARIO": _scenario_file(scenario), "--fit": fit_path})
     result = runner.run_one(scenario, progress=_progress, engine=engine, fit=fit)
     text = formats.wide_csv(result)
     if out:
         manifest = runner.output_manifest(_invocation(), fit, engine, [result.scenario])
-        output.write_with_manifest(out, text, manifest)
+        output.write_with_manifest(out, text, manifest, "--out")
         click.echo(f"wrote {out} and its manifest", err=True)
     else:
         click.echo(text, nl=False)
@@ -185,10 +200,14 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
 
     fit = _chosen_fit(fit_path, uncalibrated)
     _check_workers(workers)
+    output.refuse_empty({"--out": out_dir, "--report": report})
     if report:
         output.check_writable_file(report, "--report")
     if out_dir:
         output.check_writable_dir(out_dir, "--out")
+    output.check_separate([("--report", report, False)], folder=("--out", out_dir),
+                          inputs={"--factors": factors_path, "--fit": fit_path,
+                                  **{name: _scenario_file(name) for name in scenario_names}})
     comparison = runner.compare(list(scenario_names), progress=_progress, engine=engine,
                                 fit=fit, loops=with_loops, loop_window=loop_window,
                                 uncertainty=members, sample=sample, seed=seed,
@@ -200,10 +219,10 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
     if out_dir:
         files = formats.comparison_csvs(comparison)
         files["manifest.json"] = manifest
-        output.write_files(out_dir, files)
+        output.write_files(out_dir, files, "--out")
         click.echo(f"wrote {len(files)} files to {out_dir}", err=True)
     if report:
-        output.write_text(report, formats.comparison_html(comparison, fit, manifest))
+        output.write_text(report, formats.comparison_html(comparison, fit, manifest), "--report")
         click.echo(f"wrote {report}", err=True)
     if as_json:
         click.echo(formats.comparison_json(comparison))
@@ -232,13 +251,16 @@ def calibrate(config_path, data_path, method, seed, out_dir):
     from sd_runner import output, runner
 
     output.check_writable_dir(out_dir, "--out")
+    output.check_separate([], folder=("--out", out_dir),
+                          inputs={"--config": config_path, "--data": data_path},
+                          folder_writes=lambda name: name.endswith(_CALIBRATION_WRITES))
     with _StageBars() as bars:
         result = runner.calibrate(config_path, data_path, method, seed, progress=bars.update)
     files = runner.calibration_files(result)
     files["manifest.json"] = runner.output_manifest(
         _invocation(), runner.UNCALIBRATED, "fast", [],
         {"starts, evolution and MCMC": result.seed})
-    output.write_files(out_dir, files)
+    output.write_files(out_dir, files, "--out")
     click.echo(_calibration_summary(result))
     click.echo(f"wrote {out_dir}", err=True)
 
@@ -307,10 +329,14 @@ def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, f
 
     fit = _chosen_fit(fit_path, uncalibrated)
     _check_workers(workers)
+    output.refuse_empty({"--out": out_file, "--report": report})
     if out_file:
         output.check_writable_file(out_file, "--out")
     if report:
         output.check_writable_file(report, "--report")
+    output.check_separate([("--out", out_file, True), ("--report", report, False)],
+                          inputs={"--factors": factors_path, "--fit": fit_path,
+                                  "--scenario": _scenario_file(scenario)})
     bar = _Bar("model runs")
     try:
         result = runner.sensitivity(method, samples, list(outcomes), year, scenario, seed,
@@ -323,10 +349,10 @@ def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, f
                                       [runner.scenario(scenario, "fast", fit)],
                                       {"sample and bootstrap": seed})
     if out_file:
-        output.write_with_manifest(out_file, formats.sensitivity_csv(result), manifest)
+        output.write_with_manifest(out_file, formats.sensitivity_csv(result), manifest, "--out")
         click.echo(f"wrote {out_file} and its manifest", err=True)
     if report:
-        output.write_text(report, formats.sensitivity_html(result, fit, manifest))
+        output.write_text(report, formats.sensitivity_html(result, fit, manifest), "--report")
         click.echo(f"wrote {report}", err=True)
     if not out_file and not report:
         click.echo(formats.sensitivity_summary(result))

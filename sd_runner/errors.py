@@ -11,3 +11,7 @@ class InputError(SDRunnerError):
 
 class RunError(SDRunnerError):
     """A failure while running a model that the input did not cause (CLI exit code 1)."""
+
+
+class OutputError(SDRunnerError):
+    """Writing an output failed (disk full, no permission): nothing was written (exit code 1)."""

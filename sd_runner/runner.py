@@ -14,7 +14,13 @@ from sd_runner.errors import InputError
 from sd_runner.levers import Lever, load_levers
 from sd_runner.loop_comparison import DEFAULT_WINDOW, compare_loops
 from sd_runner.model import SDModel
-from sd_runner.scenarios import Scenario, bundled_scenario_names, load_scenario, scenario_params
+from sd_runner.scenarios import (
+    Scenario,
+    bundled_scenario_names,
+    check_distinct_names,
+    load_scenario,
+    scenario_params,
+)
 from sd_runner.simulation import KEY_OUTCOMES, ScenarioRun, run_scenario
 
 REFERENCE = "baseline"
@@ -113,12 +119,7 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
     if not any(s.name == REFERENCE for s in chosen):
         chosen.insert(0, scenario(REFERENCE, engine, fit))
     chosen.sort(key=lambda s: s.name != REFERENCE)
-    seen = set()
-    unique = []
-    for s in chosen:
-        if s.name not in seen:
-            unique.append(s)
-            seen.add(s.name)
+    unique = check_distinct_names(chosen)
     runs = []
     for number, s in enumerate(unique, start=1):
         progress(f"running {s.name} ({number}/{len(unique)}, {engine} engine, "

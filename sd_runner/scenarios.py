@@ -20,6 +20,7 @@ A scenario file is TOML::
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,16 @@ from sd_runner.tomlfile import TomlFile
 
 _CONTROLS = {"initial time", "final time", "time step", "saveper"}
 _SUBSCRIPTED = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<element>[^\[\]]+)\])?\s*$")
+
+#: Stems of the other files a folder output of ``compare`` holds (``formats.comparison_csvs``
+#: and the manifest): a scenario named so would overwrite one of them.
+RESERVED_NAMES = ("outcomes", "manifest", "uncertainty_bands", "uncertainty_effects", "loops",
+                  "loop_scores", "dominant_loops", "loop_shifts")
+#: A name becomes a file name ``<name>.csv``: most file systems allow 255 bytes.
+MAX_NAME_BYTES = 255 - len(".csv")
+_NOT_ON_WINDOWS = '<>:"|?*'
+_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                    *(f"lpt{i}" for i in range(1, 10))}
 
 
 @dataclass(frozen=True)
@@ -143,6 +154,8 @@ def load_scenario(name_or_path: str | Path, levers: dict[str, Lever], model: SDM
     name = source.text_field(data.get("name", path.stem), "name", "name").strip()
     if not name:
         raise source.error("name", "name is empty; give the scenario a name")
+    _check_name(source, name, from_file_name="name" not in data,
+                bundled=source_label == "bundled" or _is_bundled_file(path))
     choices = []
     lever_tables = source.table(data.get("levers", {}), "levers", "levers")
     for lever_id, raw in lever_tables.items():
@@ -162,6 +175,73 @@ def load_scenario(name_or_path: str | Path, levers: dict[str, Lever], model: SDM
         levers=tuple(sorted(choices, key=lambda c: c.lever.number)),
         constants=constants,
     )
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a scenario's name, or None. A name is an identifier that also
+    names a file (``<name>.csv`` in a compare folder) on any system, never a path."""
+    for char in name:
+        if char in "/\\":
+            return f"contains {char!r}, a path separator"
+        if unicodedata.category(char) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            what = "NUL" if char == "\x00" else f"the control character U+{ord(char):04X}"
+            return f"contains {what}"
+        if char in _NOT_ON_WINDOWS:
+            return f"contains {char!r}, which file names on Windows cannot hold"
+    if name.startswith("."):
+        return "starts with a dot (a hidden file name, or '..', the folder above)"
+    if name.endswith("."):
+        return "ends with a dot, which Windows drops from file names"
+    if name.split(".")[0].casefold() in _WINDOWS_DEVICES:
+        return "is the name of a device on Windows"
+    size = len(name.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        return (f"is {size} bytes long; with '.csv' a file name holds at most "
+                f"{MAX_NAME_BYTES} bytes")
+    if name.casefold() in RESERVED_NAMES:
+        return f"is the name of another file compare writes ({', '.join(RESERVED_NAMES)})"
+    return None
+
+
+def _check_name(source: TomlFile, name: str, from_file_name: bool, bundled: bool) -> None:
+    problem = name_problem(name)
+    if problem is None and not bundled:
+        taken = {n.casefold(): n for n in bundled_scenario_names()}.get(name.casefold())
+        if taken is not None:
+            problem = (f"is the name of the bundled scenario {taken!r}, which it would "
+                       "replace in a comparison")
+    if problem is None:
+        return
+    if from_file_name:
+        raise source.error("name", f"the file name gives the scenario name {name!r}, which "
+                           f"{problem}; add a line name = \"...\" with a plain name such as "
+                           "\"my-scenario\"")
+    raise source.error("name", f"name {name!r} {problem}; give a plain name such as "
+                       "\"my-scenario\" (letters, digits, '-', '_')")
+
+
+def _is_bundled_file(path: Path) -> bool:
+    try:
+        return path.resolve().parent == resources.scenarios_dir().resolve()
+    except OSError:
+        return False
+
+
+def check_distinct_names(scenarios: list[Scenario]) -> list[Scenario]:
+    """``scenarios`` with repeats of the same one dropped; two different scenarios with one
+    name (case folded: some file systems fold it) are refused, since each names a file."""
+    kept: dict[str, Scenario] = {}
+    for scenario in scenarios:
+        other = kept.get(scenario.name.casefold())
+        if other is None:
+            kept[scenario.name.casefold()] = scenario
+        elif other != scenario:
+            where = (TomlFile(scenario.source, "scenario file").where("name")
+                     if scenario.source != "bundled" else "bundled")
+            theirs = "the bundled one" if other.source == "bundled" else other.source
+            raise InputError(f"{where}: name {scenario.name!r} is also the name of the "
+                             f"scenario {theirs}; give each compared scenario its own name")
+    return list(kept.values())
 
 
 def _lever_choice(source: TomlFile, lever: Lever, raw: object, model: SDModel) -> LeverChoice:

@@ -80,10 +80,11 @@ def test_the_sensitivity_report_renders_every_chart_offline(browser, tmp_path):
 
 
 def test_markup_in_a_scenario_is_shown_as_text_in_every_section(browser, tmp_path):
-    """A scenario whose name and description hold markup and script: the browser runs no
-    script from it (no dialog opens) and shows the text as written."""
+    """A scenario whose title and description hold markup and script (a name cannot: it is
+    an identifier): the browser runs no script from it (no dialog opens) and shows the text
+    as written."""
     scenario = tmp_path / "hostile.toml"
-    scenario.write_text('name = "<script>alert(1)</script>"\n'
+    scenario.write_text('name = "hostile"\ntitle = "<script>alert(1)</script>"\n'
                         'description = "<img src=x onerror=alert(2)> & more"\n'
                         "[levers.own-brand]\nlevel = 1\n", encoding="utf-8")
     report = tmp_path / "hostile.html"
