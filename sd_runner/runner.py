@@ -60,7 +60,7 @@ def bundled_model(engine: str = "fast", fit: str = CALIBRATED) -> SDModel:
     if fit != UNCALIBRATED:
         from sd_runner.calibration.fitfile import read_fit
 
-        model.set_parameters(read_fit(resources.fit_dir() if fit == CALIBRATED else fit))
+        model.set_parameters(read_fit(resources.fit_dir() if fit == CALIBRATED else fit, model))
     return model
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import math
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ import pandas as pd
 from sd_runner import __version__
 from sd_runner.calibration.calibrate import Calibration
 from sd_runner.errors import InputError
+from sd_runner.tomlfile import TomlFile
 
 PARAMETERS_FILE = "parameters.toml"
 SAMPLE_FILE = "sample.csv"
@@ -113,28 +113,40 @@ def fit_parameters_path(path: str | Path) -> Path:
     return path / PARAMETERS_FILE if path.is_dir() else path
 
 
-def read_fit(path: str | Path) -> dict[str, float]:
-    """The fitted parameter set of a fit folder (or its ``parameters.toml``)."""
+def read_fit(path: str | Path, model=None) -> dict[str, float]:
+    """The fitted parameter set of a fit folder (or its ``parameters.toml``).
+
+    With ``model``, every name must be a constant of it and every value within the range its
+    ``.mdl`` declares: a fit made for another model is refused at the line that does not fit.
+    """
     file = fit_parameters_path(path)
     if not file.is_file():
         raise InputError(f"{file}: fitted parameters not found; give a folder written by "
                          "`sd-runner calibrate` or its parameters.toml")
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{file}: not a fitted-parameters file ({exc}); rerun "
-                         "`sd-runner calibrate`") from None
-    table = data.get("parameters")
+    source = TomlFile(file, "fitted-parameters file")
+    table = source.data.get("parameters")
     if not isinstance(table, dict) or not table:
         raise InputError(f"{file}: no [parameters] table; rerun `sd-runner calibrate`")
-    values = {}
-    for name, value in table.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) \
-                or not math.isfinite(value):
-            raise InputError(f"{file}: parameter {name!r} has value {value!r}; give a finite "
-                             "number")
-        values[name] = float(value)
+    values = {name: source.number(value, name, f"parameter {name!r}", "parameters")
+              for name, value in table.items()}
+    if model is not None:
+        for name, value in values.items():
+            _check_fitted(source, name, value, model)
     return values
+
+
+def _check_fitted(source: TomlFile, name: str, value: float, model) -> None:
+    try:
+        problem = model.range_error(name, value)
+        constant = model.variable(name.partition("[")[0].strip()).kind == "Constant"
+    except KeyError:
+        problem, constant = None, False
+    if not constant:
+        raise source.error(name, f"{name!r} is not a constant of the model; this fit was made "
+                           "for another model: rerun `sd-runner calibrate`", "parameters")
+    if problem:
+        raise source.error(name, f"{problem}; rerun `sd-runner calibrate` with bounds inside "
+                           "that range", "parameters")
 
 
 def read_sample(path: str | Path) -> pd.DataFrame:
