@@ -163,8 +163,8 @@ def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED,
     else:
         from sd_runner.calibration.fitfile import read_sample
 
-        sets = posterior_sets(read_sample(resources.fit_dir() if fit == CALIBRATED else fit),
-                              n, seed)
+        folder = resources.fit_dir() if fit == CALIBRATED else fit
+        sets = posterior_sets(read_sample(folder, bundled_model("fast", fit)), n, seed)
     return with_factors(sets, factors) if factors else sets
 
 

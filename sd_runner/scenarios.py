@@ -153,6 +153,7 @@ def load_scenario(name_or_path: str | Path, levers: dict[str, Lever], model: SDM
     constants = {}
     for key, value in source.table(data.get("constants", {}), "constants", "constants").items():
         resolved = _constant_key(source, key, model)
+        _refuse_twice(source, key, resolved, constants)
         constants[resolved] = _constant_value(source, key, resolved, value, model)
     return Scenario(
         name=name,
@@ -205,6 +206,7 @@ def _lever_choice(source: TomlFile, lever: Lever, raw: object, model: SDModel) -
             full_key = f"{setting.variable}[{_element_name(setting.variable, element, model)}]"
         else:
             full_key = setting.variable
+        _refuse_twice(source, key, full_key, origin, here)
         number = source.number(value, key, key, here)
         values[full_key] = _within(source, key, key, number, setting, here)
         origin[full_key] = key
@@ -216,6 +218,14 @@ def _lever_choice(source: TomlFile, lever: Lever, raw: object, model: SDModel) -
         key = origin.get(variable, "level")
         _within_model(source, key, variable, value, model, here)
     return LeverChoice(lever=lever, level=level, start_year=start, ramp_years=ramp, values=values)
+
+
+def _refuse_twice(source: TomlFile, key: str, resolved: str, earlier: dict,
+                  within: str | None = None) -> None:
+    """Refuse a key that names what an earlier key named (they differ only by case)."""
+    if resolved in earlier:
+        raise source.error(key, f"{key!r} sets {resolved}, which the file already sets; "
+                           "keep one", within)
 
 
 def _within_model(source: TomlFile, key: str, variable: str, value: float, model: SDModel,

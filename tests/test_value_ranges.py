@@ -1,8 +1,8 @@
 """Values the model can take: every constant of the ``.mdl`` declares its range, every value
 the project gives a constant lies inside it, and every way of setting a value (scenario
 constants, lever settings and timing, fit files, factors bounds, calibration bounds) refuses
-one outside it in one line naming the file, the line and the key. Calibration settings refuse
-a parameter given twice; a TOML file may start with a byte-order mark."""
+one outside it in one line naming the file, the line and the key. Calibration settings and
+scenarios refuse a value given twice; a TOML file may start with a byte-order mark."""
 
 from __future__ import annotations
 
@@ -106,21 +106,16 @@ def test_lever_ranges_repeat_the_mdl(plain):
 
 
 # ---------------------------------------------------------------------- refused values
-def _scenario(text, path, model, levers):
+def _scenario(path, model, levers):
     return load_scenario(path, levers, model)
 
 
-def _fit(text, path, model, levers):
+def _fit(path, model, levers):
     return read_fit(path, model)
 
 
-def _factors(text, path, model, levers):
+def _factors(path, model, levers):
     return load_factors(path, model)
-
-
-def _settings_bounds(text, path, model, levers):
-    check_against_model(load_config(path, None), runner.bundled_model("fast",
-                                                                      runner.UNCALIBRATED))
 
 
 _FIT_HEAD = '[fit]\nmethod = "least-squares"\n\n[parameters]\n"Global Shock Exposure" = 1.2\n'
@@ -147,6 +142,12 @@ REFUSED = [
     ("lever set: above the lever's range", _scenario,
      '[levers.own-brand.set]\n"Extra Channel Reach[Apparel]" = 0.71\n', "Extra Channel Reach",
      "outside its range"),
+    ("scenario constant: twice by case", _scenario,
+     '[constants]\n"Buyer Squeeze Strength" = 0.5\n"buyer squeeze strength" = 0.4\n',
+     "buyer squeeze strength", "which the file already sets"),
+    ("lever set: twice by case", _scenario,
+     '[levers.own-brand.set]\n"Extra Channel Reach[Apparel]" = 0.5\n'
+     '"extra channel reach[apparel]" = 0.4\n', "extra channel reach", "already sets"),
     ("fit file: a value outside the range", _fit,
      _FIT_HEAD + '"Buyer Squeeze Strength" = 1.5\n', "Buyer Squeeze Strength", "[0, 1]"),
     ("fit file: an element outside", _fit,
@@ -171,7 +172,7 @@ def test_a_value_outside_its_declared_range_is_refused_at_its_line(
         model, levers, write_file, label, read, text, key, expected):
     path = write_file(text, name="input.toml")
     with pytest.raises(InputError) as caught:
-        read(text, path, model, levers)
+        read(path, model, levers)
     message = str(caught.value)
     assert expected in message and key in message and "\n" not in message, message
     line = next(number for number, content in enumerate(text.splitlines(), start=1)
@@ -224,6 +225,22 @@ def test_a_fit_outside_the_ranges_stops_a_run_with_exit_2(tmp_path):
     assert result.exit_code == 2, result.output
     assert f"{fit}:6: Lever Start Year = 1e+308 is outside the range" in result.output
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("sample, expected", [
+    ("Buyer Squeeze Strength,Patent Yield\n0.5,80\n1.2,80\n",
+     ":3: Buyer Squeeze Strength = 1.2 is outside the range the model declares [0, 1]"),
+    ("Patent Yield,Margin\n80,0.1\n", ":1: column 'Margin' is not a constant of the model"),
+])
+def test_a_posterior_sample_outside_the_ranges_is_refused_at_its_row(plain, tmp_path, sample,
+                                                                     expected):
+    from sd_runner.calibration.fitfile import read_sample
+
+    (tmp_path / "sample.csv").write_text(sample, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_sample(tmp_path, plain)
+    assert str(caught.value).startswith(f"{tmp_path / 'sample.csv'}{expected}")
+    assert len(read_sample(resources.fit_dir(), plain)) == 1000
 
 
 # ---------------------------------------------------------------------- settings keys

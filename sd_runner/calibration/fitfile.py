@@ -135,22 +135,29 @@ def read_fit(path: str | Path, model=None) -> dict[str, float]:
     return values
 
 
-def _check_fitted(source: TomlFile, name: str, value: float, model) -> None:
+def _is_constant(model, name: str) -> bool:
     try:
-        problem = model.range_error(name, value)
-        constant = model.variable(name.partition("[")[0].strip()).kind == "Constant"
+        return model.variable(name.partition("[")[0].strip()).kind == "Constant"
     except KeyError:
-        problem, constant = None, False
-    if not constant:
+        return False
+
+
+def _check_fitted(source: TomlFile, name: str, value: float, model) -> None:
+    if not _is_constant(model, name):
         raise source.error(name, f"{name!r} is not a constant of the model; this fit was made "
                            "for another model: rerun `sd-runner calibrate`", "parameters")
+    problem = model.range_error(name, value)
     if problem:
         raise source.error(name, f"{problem}; rerun `sd-runner calibrate` with bounds inside "
                            "that range", "parameters")
 
 
-def read_sample(path: str | Path) -> pd.DataFrame:
-    """The posterior sample saved with a fit: one parameter set per row."""
+def read_sample(path: str | Path, model=None) -> pd.DataFrame:
+    """The posterior sample saved with a fit: one parameter set per row.
+
+    With ``model``, every column must be a constant of it and every value within the range
+    its ``.mdl`` declares; the error names the file's line and the column.
+    """
     folder = Path(path)
     folder = folder if folder.is_dir() else folder.parent
     file = folder / SAMPLE_FILE
@@ -159,4 +166,16 @@ def read_sample(path: str | Path) -> pd.DataFrame:
     frame = pd.read_csv(file)
     if frame.empty or not np.isfinite(frame.to_numpy(dtype=float)).all():
         raise InputError(f"{file}: the sample is empty or not all finite; rerun calibration")
+    if model is not None:
+        for column in frame.columns:
+            if not _is_constant(model, column):
+                raise InputError(f"{file}:1: column {column!r} is not a constant of the model; "
+                                 "this sample was made for another model: rerun calibration")
+            lower, upper = model.declared_range(column)
+            outside = ~frame[column].between(lower, upper)
+            if outside.any():
+                row = int(np.argmax(outside.to_numpy()))
+                problem = model.range_error(column, float(frame[column].iloc[row]))
+                raise InputError(f"{file}:{row + 2}: {problem}; rerun calibration with bounds "
+                                 "inside that range")
     return frame
