@@ -40,6 +40,10 @@ def load_factors(path: str | Path, model: FastModel) -> Factors:
         except InputError as exc:
             raise source.error(name, f"{exc}; give a constant of the model (models/README.md "
                                "lists them)") from None
+        problem = model.range_error(name, lower) or model.range_error(name, upper)
+        if problem:
+            raise source.error(name, f"{name}: bounds [{lower:g}, {upper:g}] reach outside the "
+                               f"range the model declares ({problem}); keep them inside it")
         names.append(name)
         bounds.append((lower, upper))
     if not names:

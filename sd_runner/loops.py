@@ -417,7 +417,7 @@ def load_loop_names(path: str | Path) -> list[LoopName]:
     ``description``)."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"{path}: cannot read the loop names ({exc}); fix the file") from None
     names = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import shutil
 import tempfile
@@ -146,6 +147,24 @@ class SDModel:
         if name.casefold() in folded:
             return folded[name.casefold()]
         raise KeyError(name)
+
+    def declared_range(self, name: str) -> tuple[float, float]:
+        """``(lower, upper)`` that the ``.mdl`` declares for ``name`` (``"Name"`` or
+        ``"Name[Element]"``, case-insensitive); ``-inf``/``inf`` where it declares none.
+        Raises ``KeyError`` for a name that is not a variable."""
+        info = self.variable(name.partition("[")[0].strip())
+        lower = -math.inf if math.isnan(info.lower) else info.lower
+        upper = math.inf if math.isnan(info.upper) else info.upper
+        return lower, upper
+
+    def range_error(self, name: str, value: float) -> str | None:
+        """Why ``value`` cannot be given to the constant ``name``: ``None`` when it lies within
+        the declared range, else a message naming the value and the range."""
+        lower, upper = self.declared_range(name)
+        if lower <= value <= upper:
+            return None
+        return (f"{name} = {value:g} is outside the range the model declares "
+                f"[{lower:g}, {upper:g}]")
 
     def default_value(self, name: str) -> xr.DataArray | float:
         """The value a run gives a constant unless told otherwise: the ``.mdl``'s value, or

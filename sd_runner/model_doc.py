@@ -64,6 +64,11 @@ def _value(entry: MdlEntry, ranges: dict[str, list[str]]) -> str:
     return numbers[0]
 
 
+def _range(entry: MdlEntry) -> str:
+    """The range the units field declares, as written (``[0,1]``), or nothing."""
+    return f"[{entry.value_range}]" if entry.value_range else ""
+
+
 def _calibrated(entry: MdlEntry, fitted: dict[str, float]) -> str:
     values = []
     for name, value in fitted.items():
@@ -101,13 +106,13 @@ def generated_markdown(mdl: str | Path, fitted: dict[str, float] | None = None) 
     lines += ["", "### Parameters and initial values", "",
               "The calibrated column holds the committed fit (`calibration/fit/parameters.toml`), "
               "which runs apply on top of the `.mdl`'s values.", "",
-              "| Name | Unit | Value | Basis | Calibrated | Source and meaning |",
-              "|---|---|---|---|---|---|"]
+              "| Name | Unit | Value | Basis | Calibrated | Range | Source and meaning |",
+              "|---|---|---|---|---|---|---|"]
     for e in entries:
         if is_parameter(e):
             lines.append(f"| {_cell(e.label)} | {e.units} | {_cell(_value(e, ranges))} | "
                          f"{basis(e) or '**missing**'} | {_calibrated(e, fitted)} | "
-                         f"{_cell(e.comment)} |")
+                         f"{_range(e)} | {_cell(e.comment)} |")
     lines += ["", "### Time settings", "", "| Name | Value | Unit |", "|---|---|---|"]
     for e in entries:
         if e.name in _CONTROLS:

@@ -66,7 +66,7 @@ def bundled_model(engine: str = "fast", fit: str = CALIBRATED) -> SDModel:
     if fit != UNCALIBRATED:
         from sd_runner.calibration.fitfile import read_fit
 
-        model.set_parameters(read_fit(resources.fit_dir() if fit == CALIBRATED else fit))
+        model.set_parameters(read_fit(resources.fit_dir() if fit == CALIBRATED else fit, model))
     return model
 
 
@@ -164,8 +164,8 @@ def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED,
     else:
         from sd_runner.calibration.fitfile import read_sample
 
-        sets = posterior_sets(read_sample(resources.fit_dir() if fit == CALIBRATED else fit),
-                              n, seed)
+        folder = resources.fit_dir() if fit == CALIBRATED else fit
+        sets = posterior_sets(read_sample(folder, bundled_model("fast", fit)), n, seed)
     return with_factors(sets, factors) if factors else sets
 
 

@@ -166,6 +166,7 @@ def load_scenario(name_or_path: str | Path, levers: dict[str, Lever], model: SDM
     constants = {}
     for key, value in source.table(data.get("constants", {}), "constants", "constants").items():
         resolved = _constant_key(source, key, model)
+        _refuse_twice(source, key, resolved, constants)
         constants[resolved] = _constant_value(source, key, resolved, value, model)
     return Scenario(
         name=name,
@@ -269,6 +270,7 @@ def _lever_choice(source: TomlFile, lever: Lever, raw: object, model: SDModel) -
         values[setting.variable] = _within(source, "level", setting.variable,
                                            setting.at_level(level), setting, here)
     explicit = source.table(table.get("set", {}), "set", f"levers.{lever.id}.set")
+    origin = {}  # the key that set each value directly
     for key, value in explicit.items():
         parsed = _SUBSCRIPTED.match(key)
         base = parsed["name"] if parsed else key
@@ -284,9 +286,35 @@ def _lever_choice(source: TomlFile, lever: Lever, raw: object, model: SDModel) -
             full_key = f"{setting.variable}[{_element_name(setting.variable, element, model)}]"
         else:
             full_key = setting.variable
+        _refuse_twice(source, key, full_key, origin, here)
         number = source.number(value, key, key, here)
         values[full_key] = _within(source, key, key, number, setting, here)
+        origin[full_key] = key
+    timing = {"start_year": ("Lever Start Year", start), "ramp_years": ("Lever Ramp Time", ramp)}
+    for key, (variable, value) in timing.items():
+        _within_model(source, key, f"{variable}[{lever.element}]", value, model, here,
+                      label=f"{lever.id}: {key}")
+    for variable, value in values.items():
+        key = origin.get(variable, "level")
+        _within_model(source, key, variable, value, model, here)
     return LeverChoice(lever=lever, level=level, start_year=start, ramp_years=ramp, values=values)
+
+
+def _refuse_twice(source: TomlFile, key: str, resolved: str, earlier: dict,
+                  within: str | None = None) -> None:
+    """Refuse a key that names what an earlier key named (they differ only by case)."""
+    if resolved in earlier:
+        raise source.error(key, f"{key!r} sets {resolved}, which the file already sets; "
+                           "keep one", within)
+
+
+def _within_model(source: TomlFile, key: str, variable: str, value: float, model: SDModel,
+                  within: str | None = None, label: str = "") -> None:
+    """Refuse ``value`` for ``variable`` outside the range the ``.mdl`` declares."""
+    problem = model.range_error(variable, value)
+    if problem:
+        prefix = f"{label} sets " if label else ""
+        raise source.error(key, f"{prefix}{problem}; use a value inside it", within)
 
 
 def _within(source: TomlFile, key: str, label: str, value: float, setting,
@@ -341,12 +369,7 @@ def _constant_key(source: TomlFile, key: str, model: SDModel) -> str:
 def _constant_value(source: TomlFile, key: str, resolved: str, value: object,
                     model: SDModel) -> float:
     number = source.number(value, key, key)
-    info = model.variable(_SUBSCRIPTED.match(resolved)["name"])
-    lower = info.lower if info.lower == info.lower else -float("inf")
-    upper = info.upper if info.upper == info.upper else float("inf")
-    if not lower <= number <= upper:
-        raise source.error(key, f"{key} = {number:g} is outside the range the model declares "
-                           f"[{lower:g}, {upper:g}]; use a value inside it")
+    _within_model(source, key, resolved, number, model)
     return number
 
 

@@ -39,7 +39,9 @@ class TomlFile:
             )
         raw = self.path.read_bytes()
         try:
-            self.text = raw.decode("utf-8")
+            # utf-8-sig drops a leading byte-order mark, which some editors write and TOML
+            # parsers refuse.
+            self.text = raw.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise InputError(
                 f"{self.path}: byte {exc.start} is not UTF-8; save the {what} as UTF-8 text"

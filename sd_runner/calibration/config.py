@@ -152,14 +152,17 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
     excluded = _string_table(source, data.get("excluded_clusters", {}), "excluded_clusters")
     both = set(clusters) & set(excluded)
     if both:
-        raise source.error(sorted(both)[0], "a cluster is both mapped and excluded; keep one")
-    series = {name: _series(source, name, raw)
-              for name, raw in source.table(data["series"], "series", "series").items()}
+        raise source.error(sorted(both)[0], f"cluster {sorted(both)[0]!r} is both mapped and "
+                           "excluded; keep one")
+    series_tables = source.table(data["series"], "series", "series")
+    _refuse_case_twins(source, list(series_tables), "series")
+    series = {name: _series(source, name, raw) for name, raw in series_tables.items()}
     parameters = [_parameter(source, name, raw, observations)
                   for name, raw in source.table(data["parameters"], "parameters",
                                                 "parameters").items()]
     if not parameters:
         raise source.error("parameters", "no parameters to estimate; list at least one")
+    _refuse_overlaps(source, [p.name for p in parameters])
 
     def integer(table, key, default, low, where):
         value = table.get(key, default)
@@ -216,6 +219,7 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
 
 def _string_table(source: TomlFile, raw, name: str) -> dict[str, str]:
     table = source.table(raw, name, name)
+    _refuse_case_twins(source, list(table), f"[{name}]")
     result = {}
     for key, value in table.items():
         result[key.casefold()] = source.text_field(value, key, f"{name}.{key}")
@@ -225,11 +229,11 @@ def _string_table(source: TomlFile, raw, name: str) -> dict[str, str]:
 def _series(source: TomlFile, name: str, raw) -> SeriesMap:
     table = source.table(raw, name, f"series.{name}")
     where = f"series.{name}"
-    role = source.text_field(table.get("role", "target"), name, "role")
+    role = source.text_field(table.get("role", "target"), name, f"series.{name}.role")
     if role not in ROLES:
         raise source.error(name, f"role {role!r} of series {name} must be one of "
                            f"{', '.join(ROLES)}")
-    mapping = source.text_field(table.get("mapping", ""), name, "mapping")
+    mapping = source.text_field(table.get("mapping", ""), name, f"series.{name}.mapping")
     if not mapping.strip():
         raise source.error(name, f"series {name} needs a mapping text saying how the model "
                            "variable corresponds to it")
@@ -241,7 +245,7 @@ def _series(source: TomlFile, name: str, raw) -> SeriesMap:
                            f"[{where}]")
     for key in ("variable", "kind", "unit", "sigma"):
         if key not in table:
-            raise source.error(name, f"series {name} needs {key}")
+            raise source.error(name, f"series {name} needs {key}; add it to [{where}]")
     kind = source.text_field(table["kind"], "kind", "kind", where)
     if kind not in KINDS:
         raise source.error("kind", f"kind {kind!r} must be one of {', '.join(KINDS)}", where)
@@ -275,12 +279,12 @@ def _parameter(source: TomlFile, name: str, raw, observations) -> EstimatedParam
     bounds = table.get("bounds")
     if not (isinstance(bounds, list) and len(bounds) == 2):
         raise source.error(name, f"{name}: bounds must be [lower, upper], not {bounds!r}")
-    lower = source.number(bounds[0], name, "lower bound")
-    upper = source.number(bounds[1], name, "upper bound")
+    lower = source.number(bounds[0], name, f"{name}: lower bound")
+    upper = source.number(bounds[1], name, f"{name}: upper bound")
     if not lower < upper:
         raise source.error(name, f"{name}: lower bound {lower:g} must be below upper bound "
                            f"{upper:g}; swap or fix them")
-    basis = source.text_field(table.get("basis", ""), name, "basis")
+    basis = source.text_field(table.get("basis", ""), name, f"{name}: basis")
     if not basis.strip():
         raise source.error(name, f"{name}: give a basis saying where the bounds come from")
     prior = None
@@ -293,26 +297,27 @@ def _parameter(source: TomlFile, name: str, raw, observations) -> EstimatedParam
 
 
 def _prior(source: TomlFile, name: str, raw, observations: list[Observation]) -> Prior:
-    table = source.table(raw, name, "prior")
+    table = source.table(raw, name, f'parameters."{name}".prior')
     source.no_unknown_keys(table, {"series", "cluster", "factor", "relative_sd", "mean", "sd",
                                    "source"}, f'the prior of "{name}"')
     if "series" in table:
-        series = source.text_field(table["series"], name, "prior series").casefold()
-        cluster = source.text_field(table.get("cluster", ""), name, "prior cluster").casefold()
+        series = source.text_field(table["series"], name, f"{name}: prior series").casefold()
+        cluster = source.text_field(table.get("cluster", ""), name,
+                                    f"{name}: prior cluster").casefold()
         rows = [o for o in observations if o.series == series and o.cluster == cluster]
         if len(rows) != 1:
             raise source.error(name, f"{name}: the prior refers to {series}/{cluster}, which "
                                f"matches {len(rows)} rows of the observation file; it must "
                                "match one: fix the file or the prior")
-        factor = source.number(table.get("factor", 1.0), name, "prior factor")
-        relative = source.number(table.get("relative_sd"), name, "prior relative_sd")
+        factor = source.number(table.get("factor", 1.0), name, f"{name}: prior factor")
+        relative = source.number(table.get("relative_sd"), name, f"{name}: prior relative_sd")
         mean = rows[0].value * factor
         sd = abs(mean) * relative
         origin = f"{rows[0].label()} (line {rows[0].line}), x{factor:g}, sd {relative:g} x mean"
     else:
-        mean = source.number(table.get("mean"), name, "prior mean")
-        sd = source.number(table.get("sd"), name, "prior sd")
-        origin = source.text_field(table.get("source", ""), name, "prior source")
+        mean = source.number(table.get("mean"), name, f"{name}: prior mean")
+        sd = source.number(table.get("sd"), name, f"{name}: prior sd")
+        origin = source.text_field(table.get("source", ""), name, f"{name}: prior source")
         if not origin.strip():
             raise source.error(name, f"{name}: a prior given by mean and sd needs a source")
     if not (sd > 0 and math.isfinite(sd)):
@@ -320,8 +325,35 @@ def _prior(source: TomlFile, name: str, raw, observations: list[Observation]) ->
     return Prior(mean=mean, sd=sd, source=origin)
 
 
+def _refuse_case_twins(source: TomlFile, keys: list[str], where: str) -> None:
+    """Refuse two keys of ``where`` that differ only by case: both would name one thing."""
+    seen: dict[str, str] = {}
+    for key in keys:
+        if key.casefold() in seen:
+            raise source.error(key, f"{key!r} in {where} repeats {seen[key.casefold()]!r} "
+                               "(names ignore case); keep one")
+        seen[key.casefold()] = key
+
+
+def _refuse_overlaps(source: TomlFile, names: list[str]) -> None:
+    """Refuse a parameter given twice: by case or spacing (``"Buyer Squeeze Strength"`` and
+    ``"buyer squeeze strength"``), or as a whole variable and one of its elements."""
+    earlier: list[tuple[str, str, str]] = []
+    for name in names:
+        base, _, element = name.partition("[")
+        variable = " ".join(base.split()).casefold()
+        element = " ".join(element.rstrip().removesuffix("]").split()).casefold()
+        for other, other_variable, other_element in earlier:
+            if variable == other_variable and (
+                    element == other_element or not element or not other_element):
+                raise source.error(name, f"{name!r} sets what {other!r} already sets; "
+                                   "estimate each constant (or element) once")
+        earlier.append((name, variable, element))
+
+
 def check_against_model(config: CalibrationConfig, model) -> None:
-    """Every estimated parameter must be a constant of ``model``; the error names the line."""
+    """Every estimated parameter must be a constant of ``model``, with bounds within the range
+    the ``.mdl`` declares for it; the error names the line."""
     from sd_runner.engine.ensemble import ParameterSpace
 
     for parameter in config.parameters:
@@ -331,3 +363,10 @@ def check_against_model(config: CalibrationConfig, model) -> None:
             source = TomlFile(config.path, "calibration settings file")
             raise source.error(parameter.name, f"{exc}; estimate a constant of the model, "
                                "by its Vensim name") from None
+        problem = (model.range_error(parameter.name, parameter.lower)
+                   or model.range_error(parameter.name, parameter.upper))
+        if problem:
+            source = TomlFile(config.path, "calibration settings file")
+            raise source.error(parameter.name, f"{parameter.name}: bounds [{parameter.lower:g}, "
+                               f"{parameter.upper:g}] reach outside the range the model "
+                               f"declares ({problem}); keep them inside it")

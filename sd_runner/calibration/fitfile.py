@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import math
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ import pandas as pd
 from sd_runner import __version__
 from sd_runner.calibration.calibrate import Calibration
 from sd_runner.errors import InputError
+from sd_runner.tomlfile import TomlFile
 
 PARAMETERS_FILE = "parameters.toml"
 SAMPLE_FILE = "sample.csv"
@@ -113,32 +113,51 @@ def fit_parameters_path(path: str | Path) -> Path:
     return path / PARAMETERS_FILE if path.is_dir() else path
 
 
-def read_fit(path: str | Path) -> dict[str, float]:
-    """The fitted parameter set of a fit folder (or its ``parameters.toml``)."""
+def read_fit(path: str | Path, model=None) -> dict[str, float]:
+    """The fitted parameter set of a fit folder (or its ``parameters.toml``).
+
+    With ``model``, every name must be a constant of it and every value within the range its
+    ``.mdl`` declares: a fit made for another model is refused at the line that does not fit.
+    """
     file = fit_parameters_path(path)
     if not file.is_file():
         raise InputError(f"{file}: fitted parameters not found; give a folder written by "
                          "`sd-runner calibrate` or its parameters.toml")
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"{file}: not a fitted-parameters file ({exc}); rerun "
-                         "`sd-runner calibrate`") from None
-    table = data.get("parameters")
+    source = TomlFile(file, "fitted-parameters file")
+    table = source.data.get("parameters")
     if not isinstance(table, dict) or not table:
         raise InputError(f"{file}: no [parameters] table; rerun `sd-runner calibrate`")
-    values = {}
-    for name, value in table.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) \
-                or not math.isfinite(value):
-            raise InputError(f"{file}: parameter {name!r} has value {value!r}; give a finite "
-                             "number")
-        values[name] = float(value)
+    values = {name: source.number(value, name, f"parameter {name!r}", "parameters")
+              for name, value in table.items()}
+    if model is not None:
+        for name, value in values.items():
+            _check_fitted(source, name, value, model)
     return values
 
 
-def read_sample(path: str | Path) -> pd.DataFrame:
-    """The posterior sample saved with a fit: one parameter set per row."""
+def _is_constant(model, name: str) -> bool:
+    try:
+        return model.variable(name.partition("[")[0].strip()).kind == "Constant"
+    except KeyError:
+        return False
+
+
+def _check_fitted(source: TomlFile, name: str, value: float, model) -> None:
+    if not _is_constant(model, name):
+        raise source.error(name, f"{name!r} is not a constant of the model; this fit was made "
+                           "for another model: rerun `sd-runner calibrate`", "parameters")
+    problem = model.range_error(name, value)
+    if problem:
+        raise source.error(name, f"{problem}; rerun `sd-runner calibrate` with bounds inside "
+                           "that range", "parameters")
+
+
+def read_sample(path: str | Path, model=None) -> pd.DataFrame:
+    """The posterior sample saved with a fit: one parameter set per row.
+
+    With ``model``, every column must be a constant of it and every value within the range
+    its ``.mdl`` declares; the error names the file's line and the column.
+    """
     folder = Path(path)
     folder = folder if folder.is_dir() else folder.parent
     file = folder / SAMPLE_FILE
@@ -147,4 +166,16 @@ def read_sample(path: str | Path) -> pd.DataFrame:
     frame = pd.read_csv(file)
     if frame.empty or not np.isfinite(frame.to_numpy(dtype=float)).all():
         raise InputError(f"{file}: the sample is empty or not all finite; rerun calibration")
+    if model is not None:
+        for column in frame.columns:
+            if not _is_constant(model, column):
+                raise InputError(f"{file}:1: column {column!r} is not a constant of the model; "
+                                 "this sample was made for another model: rerun calibration")
+            lower, upper = model.declared_range(column)
+            outside = ~frame[column].between(lower, upper)
+            if outside.any():
+                row = int(np.argmax(outside.to_numpy()))
+                problem = model.range_error(column, float(frame[column].iloc[row]))
+                raise InputError(f"{file}:{row + 2}: {problem}; rerun calibration with bounds "
+                                 "inside that range")
     return frame
