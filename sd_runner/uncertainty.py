@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sd_runner.calibration.config import CalibrationConfig
 from sd_runner.breaches import Breach
+from sd_runner.calibration.config import CalibrationConfig
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
