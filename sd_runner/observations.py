@@ -246,6 +246,7 @@ def check_periods(observations: list[Observation], initial: float, final: float)
     for row in observations:
         if row.start_year < initial - 1e-9 or row.end_year > final + 1e-9:
             raise InputError(
-                f"{row.where}: period {row.start.isoformat()}..{row.end.isoformat()} lies "
-                f"outside the model's time, {initial:g} to {final:g} (INITIAL TIME to FINAL "
-                "TIME); leave the row out or use a model that covers it")
+                f"{row.where}: period {row.start.isoformat()}..{row.end.isoformat()} (fields "
+                f"period_start, period_end) lies outside the model's time, {initial:g} to "
+                f"{final:g} (INITIAL TIME to FINAL TIME); leave the row out or use a model "
+                "that covers it")

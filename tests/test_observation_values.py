@@ -78,9 +78,11 @@ def test_a_date_that_is_not_yyyy_mm_dd_is_refused(tmp_path, text):
 # (row, what the one-line error says). The bundled model runs from 2003 to 2035.
 REFUSED_ROWS = [
     ("period before INITIAL TIME", EXPORTS.format(value="50").replace("2003-", "2002-"),
-     "period 2002-01-01..2002-12-31 lies outside the model's time, 2003 to 2035"),
+     "period 2002-01-01..2002-12-31 (fields period_start, period_end) lies outside the "
+     "model's time, 2003 to 2035"),
     ("period after FINAL TIME", EXPORTS.format(value="50").replace("2003-", "2035-"),
-     "period 2035-01-01..2035-12-31 lies outside the model's time, 2003 to 2035"),
+     "period 2035-01-01..2035-12-31 (fields period_start, period_end) lies outside the "
+     "model's time, 2003 to 2035"),
     ("period across FINAL TIME", EXPORTS.format(value="50").replace("2003-01-01", "2034-07-01")
      .replace("2003-12-31", "2035-06-30"), "outside the model's time"),
     ("share above 1", SHARE.format(value="120"),
@@ -121,7 +123,7 @@ def test_calibrate_refuses_a_row_outside_the_models_time_before_fitting(tmp_path
     out = tmp_path / "fit"
     result = CliRunner().invoke(cli, ["calibrate", "--data", str(path), "--out", str(out)])
     assert result.exit_code == 2, result.output
-    assert f"{path}:{line}: period 2040-01-01..2040-12-31 lies outside" in result.stderr
+    assert f"{path}:{line}: period 2040-01-01..2040-12-31 (fields" in result.stderr
     assert not out.exists()
 
 
