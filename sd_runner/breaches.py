@@ -67,6 +67,14 @@ def first_breaches(values: np.ndarray, times: np.ndarray, columns: list[str],
     """
     values = np.asarray(values, dtype=float)
     lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    # Fast path for the usual case, one pass: NaN fails both comparisons, and an infinite
+    # value passes no finite bound (the largest float stands for "none declared").
+    biggest = np.finfo(float).max
+    with np.errstate(invalid="ignore"):
+        low = np.maximum(lower - SLACK * np.maximum(1.0, np.abs(lower)), -biggest)
+        high = np.minimum(upper + SLACK * np.maximum(1.0, np.abs(upper)), biggest)
+        if ((values >= low) & (values <= high)).all():
+            return [None] * values.shape[0]
     # Only columns with a declared limit are compared with it (most have none).
     limited = np.flatnonzero(np.isfinite(lower) | np.isfinite(upper))
     low, high = lower[limited], upper[limited]

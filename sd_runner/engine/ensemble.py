@@ -25,8 +25,8 @@ from sd_runner.errors import InputError, RunError
 PARALLEL_FROM = 4096
 
 #: Members simulated at once with the checked variables kept, which bounds the check's memory
-#: (256 members x 65 saved times x 105 variables with a range in the bundled model: 14 MB).
-CHECK_BATCH = 256
+#: (64 members x 65 saved times x 105 variables with a range in the bundled model: 3.5 MB).
+CHECK_BATCH = 64
 
 #: Kernels loaded in this process, by key; forked workers inherit them already compiled.
 _KERNELS: dict[str, object] = {}
@@ -223,7 +223,7 @@ def _run_chunk(key: str, consts: np.ndarray, axis: TimeAxis, out_slots: np.ndarr
     for start in range(0, consts.shape[0], CHECK_BATCH):
         batch = np.ascontiguousarray(consts[start:start + CHECK_BATCH])
         kept = _simulate(module, batch, check.axis, check.slots)
-        out[start:start + len(batch)] = kept[:, check.asked][:, :, check.outputs]
+        out[start:start + len(batch)] = kept[:, :, check.outputs][:, check.asked]
         for breach in first_breaches(kept, check.axis.times, check.columns, check.lower,
                                      check.upper):
             if breach is not None:
