@@ -167,8 +167,8 @@ def run(scenario, out, engine, fit_path, uncalibrated):
 @click.option("--out", "out_dir", type=click.Path(), default=None,
               help="Write one wide CSV per scenario and outcomes.csv into this folder "
               "(with --loops, also loops.csv, loop_scores.csv, dominant_loops.csv and "
-              "loop_shifts.csv; with --uncertainty, uncertainty_bands.csv and "
-              "uncertainty_effects.csv).")
+              "loop_shifts.csv; with --uncertainty, uncertainty_bands.csv, "
+              "uncertainty_effects.csv and uncertainty_excluded.csv).")
 @click.option("--loops", "with_loops", is_flag=True,
               help="Score the feedback loops in every run (Loops That Matter) and show which "
               "dominate each cluster, when, and how each scenario shifts them.")
@@ -213,6 +213,8 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
                                 uncertainty=members, sample=sample, seed=seed,
                                 workers=workers, scheduler=scheduler,
                                 factors_path=factors_path)
+    if comparison.uncertainty is not None and comparison.uncertainty.excluded:
+        click.echo(f"warning: {comparison.uncertainty.exclusion_note()}", err=True)
     seeds = {"parameter sets": seed} if members else {}
     manifest = runner.output_manifest(_invocation(), fit, engine,
                                       [run.scenario for run in comparison.runs], seeds)

@@ -32,6 +32,7 @@ def comparison_csvs(comparison: Comparison) -> dict[str, str]:
     if comparison.uncertainty is not None:
         files["uncertainty_bands.csv"] = _csv(comparison.uncertainty.band_table())
         files["uncertainty_effects.csv"] = _csv(comparison.uncertainty.effect_table())
+        files["uncertainty_excluded.csv"] = _csv(comparison.uncertainty.excluded_table())
     if comparison.loops is not None:
         files["loops.csv"] = _csv(comparison.loops.inventory())
         files["loop_scores.csv"] = _csv(comparison.loops.relative_scores())
@@ -64,6 +65,8 @@ def comparison_json(comparison: Comparison) -> str:
             "members": len(uncertain.sets.values), "sample": uncertain.sets.source,
             "seed": uncertain.sets.seed, "parameters": list(uncertain.sets.names),
             "quantiles": list(QUANTILES),
+            "members_kept": int(uncertain.kept.sum()),
+            "excluded_sets": [e.record() for e in uncertain.excluded],
             "bands": [{"scenario": scenario, "outcome": outcome, "cluster": cluster,
                        "times": group["time"].tolist(), "p05": group["p05"].tolist(),
                        "p50": group["p50"].tolist(), "p95": group["p95"].tolist()}

@@ -17,6 +17,7 @@ import pysd
 import xarray as xr
 
 from sd_runner import resources
+from sd_runner.breaches import Breach, first_breaches
 from sd_runner.errors import InputError, RunError
 
 
@@ -233,9 +234,19 @@ class SDModel:
             kwargs["saveper"] = saveper
         if final_time is not None:
             kwargs["final_time"] = final_time
+        frame = self._simulate(params, return_columns, kwargs)
+        step = kwargs.get("time_step", self.control("TIME STEP"))
+        if kwargs.get("saveper", self.control("SAVEPER")) == step:
+            self.check_run(frame)
+        else:
+            self.check_run(frame, lambda end: self._simulate(
+                params, return_columns, {**kwargs, "saveper": step, "final_time": end}))
+        return frame
+
+    def _simulate(self, params, return_columns, kwargs: dict) -> pd.DataFrame:
         try:
             with warnings.catch_warnings():
-                # Division by zero inside a run becomes inf/nan, checked below.
+                # Division by zero inside a run becomes inf/nan, checked by check_run.
                 warnings.simplefilter("ignore", RuntimeWarning)
                 frame = self._pysd.run(
                     params={**self._base, **(params or {})}, return_columns=return_columns,
@@ -245,7 +256,6 @@ class SDModel:
             raise RunError(f"{self.path.name}: the run failed{self._where(exc)}: {exc}; "
                            "check the parameter values that feed it") from None
         frame.index.name = "time"
-        self.check_run(frame)
         return frame
 
     def _where(self, exc: Exception) -> str:
@@ -265,25 +275,29 @@ class SDModel:
             time = ""
         return f" in {variable}{time}" if variable else time
 
-    def check_run(self, frame: pd.DataFrame) -> None:
+    def check_run(self, frame: pd.DataFrame, every_step=None) -> None:
         """Stop a run that went numerically wrong: a value that is not finite, or one outside
         the range its variable declares in the ``.mdl`` (``[0,?]`` for a stock that cannot
-        go negative), named with its variable, element and time."""
-        _check_finite(frame)
+        go negative), named with its variable, element and time.
+
+        ``every_step(end)``, if given, reruns the model saving every TIME STEP up to ``end``:
+        between two saved times a stock can leave its range and turn everything into NaN by
+        the next one, so the error names the first step anything went wrong, not that NaN.
+        """
+        breach = self.first_breach(frame)
+        if breach is None:
+            return
+        if every_step is not None and breach.time > frame.index[0]:
+            breach = self.first_breach(every_step(breach.time)) or breach
+        raise RunError(f"the run went numerically wrong: {breach.describe()}; check the "
+                       "parameter values that feed it")
+
+    def first_breach(self, frame: pd.DataFrame) -> Breach | None:
+        """The first value of ``frame`` that is not finite or leaves its declared range."""
         frame = frame.select_dtypes("number")
         lower, upper = self.declared_limits(frame.columns)
-        values = frame.to_numpy(dtype=float)
-        # A relative slack of 1e-9 for rounding; infinite limits stay infinite.
-        below = values < lower - 1e-9 * np.maximum(1.0, np.abs(lower))
-        above = values > upper + 1e-9 * np.maximum(1.0, np.abs(upper))
-        for wrong, side, bounds in ((below, "below its declared minimum", lower),
-                                    (above, "above its declared maximum", upper)):
-            if wrong.any():
-                row, col = np.argwhere(wrong)[0]
-                raise RunError(
-                    f"the run went numerically wrong: {frame.columns[col]} is "
-                    f"{values[row, col]:.6g} at time {frame.index[row]:g}, {side} "
-                    f"{bounds[col]:g}; check the parameter values that feed it")
+        return first_breaches(frame.to_numpy(dtype=float)[None], frame.index.to_numpy(),
+                              list(frame.columns), lower, upper)[0]
 
     def declared_limits(self, columns) -> tuple[np.ndarray, np.ndarray]:
         """Declared lower and upper limits of each column (-inf and inf where none)."""
@@ -321,14 +335,3 @@ def _variable_info(row: pd.Series) -> VariableInfo:
         comment=str(row["Comment"] or ""),
     )
 
-
-def _check_finite(frame: pd.DataFrame) -> None:
-    numeric = frame.select_dtypes("number")
-    bad = ~np.isfinite(numeric.to_numpy(dtype=float))
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        column, time = numeric.columns[col], numeric.index[row]
-        raise RunError(
-            f"the run went numerically wrong: {column} is {numeric.iat[row, col]} at time "
-            f"{time}; check the parameter values that feed it"
-        )

@@ -8,6 +8,11 @@ observation file the project started from, with the meaning of each field pinned
 ``period_start`` and ``period_end`` are ISO dates and the period includes both days;
 ``basis`` begins with ``reported`` or ``derived`` (anything after that word is kept as a
 note). Every malformed row is rejected with the file, the line and the fix.
+
+Numbers and dates are read strictly (:data:`NUMBER`, :data:`DATE`): Python's ``float`` also
+takes ``1_000``, `` 5 ``, ``infinity``, ``nan`` and digits of other scripts, and
+``date.fromisoformat`` takes ``20030101`` and week dates, none of which a statistics table
+means to say.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +32,24 @@ REQUIRED_COLUMNS = ("series", "cluster", "period_start", "period_end", "value", 
 OPTIONAL_COLUMNS = ("evidence",)
 BASES = ("reported", "derived")
 MAX_BYTES = 5_000_000  # observation files are a few kilobytes; refuse what cannot be one
+
+#: A number: optional sign, ASCII digits with at most one decimal point, optional exponent
+#: (``91.40``, ``-0.5``, ``.5``, ``1.5e3``); nothing around it.
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+#: A date: ``YYYY-MM-DD`` in ASCII digits.
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+#: What a number that does not match :data:`NUMBER` probably meant, and the fix.
+_NUMBER_FIXES = (
+    (lambda t: t != t.strip(), "remove the spaces around it"),
+    (lambda t: t.strip().casefold().lstrip("+-") in ("nan", "inf", "infinity"), ""),
+    (lambda t: "_" in t, "write it without '_' between digits"),
+    (lambda t: "," in t, "use a point for decimals and no thousands separator (1234.5)"),
+    (lambda t: t.strip().casefold().lstrip("+-").startswith(("0x", "0o", "0b")),
+     "write it in decimal"),
+    (lambda t: any(c.isdigit() and not c.isascii() for c in t), "write it with digits 0-9"),
+)
 
 
 @dataclass(frozen=True)
@@ -180,14 +204,7 @@ def _observation(path: Path, line: int, raw: dict[str, str]) -> Observation:
     if end < start:
         raise InputError(f"{where}: period_end {end} is before period_start {start}; swap "
                          "them or fix the dates")
-    try:
-        value = float(fields["value"])
-    except ValueError:
-        raise InputError(f"{where}: field value {fields['value']!r} is not a number; write "
-                         "it as digits with a decimal point (e.g. 91.40)") from None
-    if not math.isfinite(value):
-        raise InputError(f"{where}: field value is {fields['value']!r}; give a finite number "
-                         "or leave the row out")
+    value = _number(where, "value", raw["value"])
     word, _, note = fields["basis"].partition(" ")
     if word.casefold() not in BASES:
         raise InputError(f"{where}: field basis {fields['basis']!r} must begin with "
@@ -200,9 +217,36 @@ def _observation(path: Path, line: int, raw: dict[str, str]) -> Observation:
     )
 
 
+def _number(where: str, field: str, text: str) -> float:
+    if NUMBER.fullmatch(text):
+        value = float(text)
+        if math.isfinite(value):
+            return value
+    fix = next((fix for applies, fix in _NUMBER_FIXES if applies(text)),
+               "write it as digits with a decimal point (e.g. 91.40)")
+    if not fix or NUMBER.fullmatch(text):  # nan, inf, or beyond the largest float
+        raise InputError(f"{where}: field {field} is {text!r}; give a finite number or leave "
+                         "the row out")
+    raise InputError(f"{where}: field {field} {text!r} is not a number; {fix}")
+
+
 def _date(where: str, field: str, text: str) -> dt.date:
     try:
+        if not DATE.fullmatch(text):
+            raise ValueError(text)
         return dt.date.fromisoformat(text)
     except ValueError:
         raise InputError(f"{where}: field {field} {text!r} is not a date; write it as "
                          "YYYY-MM-DD") from None
+
+
+def check_periods(observations: list[Observation], initial: float, final: float) -> None:
+    """Refuse a row whose period is not within the model's time (``initial`` to ``final``,
+    its INITIAL TIME and FINAL TIME in decimal years), naming its file and line."""
+    for row in observations:
+        if row.start_year < initial - 1e-9 or row.end_year > final + 1e-9:
+            raise InputError(
+                f"{row.where}: period {row.start.isoformat()}..{row.end.isoformat()} (fields "
+                f"period_start, period_end) lies outside the model's time, {initial:g} to "
+                f"{final:g} (INITIAL TIME to FINAL TIME); leave the row out or use a model "
+                "that covers it")

@@ -90,6 +90,8 @@ def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: s
     ----------
     evaluate : callable
         ``evaluate(X)`` with ``X`` of shape ``(rows, factors)`` returns ``(rows, outcomes)``.
+        A row it cannot give (NaN) refuses the analysis; an ``evaluate.explain(row)`` method,
+        if it has one, says why (the model's: the variable that left its declared range).
     n : int
         Sobol: base samples (a power of 2; ``n * (2k + 2)`` evaluations with second order,
         ``n * (k + 2)`` without, for ``k`` factors). Morris: trajectories (``n * (k + 1)``).
@@ -150,11 +152,23 @@ def _evaluate_in_chunks(evaluate: Evaluate, x: np.ndarray, outcomes: int, chunk_
         if progress:
             progress(min(start + chunk_size, len(x)), len(x))
     y = np.concatenate(parts)
-    if not np.isfinite(y).all():
-        row, column = np.argwhere(~np.isfinite(y))[0]
-        raise InputError(f"sample {row}: outcome {column} is {y[row, column]}; narrow the "
-                         "factors' bounds")
+    _refuse_missing_rows(evaluate, y)
     return y
+
+
+def _refuse_missing_rows(evaluate: Evaluate, y: np.ndarray) -> None:
+    """Sobol's and Morris's estimators need every row of their design: leaving rows out would
+    bias them silently, so a row without a finite outcome refuses the analysis."""
+    missing = ~np.isfinite(y).all(axis=1)
+    if not missing.any():
+        return
+    row = int(np.argmax(missing))
+    explain = getattr(evaluate, "explain", None)
+    why = (explain(row) if explain else None) or \
+        f"outcome {int(np.argmax(~np.isfinite(y[row])))} is {y[row][~np.isfinite(y[row])][0]}"
+    raise InputError(f"{int(missing.sum())} of {len(y)} samples ({missing.mean():.1%}) give no "
+                     "finite outcome within the declared ranges, and the indices need every "
+                     f"sample; the first, sample {row}: {why}; narrow the factors' bounds")
 
 
 def _indices(method, problem, x, y, outcome, second_order, seed) -> list[dict]:

@@ -8,11 +8,11 @@ is the lever's effect under the same parameters, not sampling noise.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from sd_runner.breaches import Breach
 from sd_runner.calibration.config import CalibrationConfig
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.engine.fast import FastModel
@@ -110,29 +110,53 @@ def expand_outcomes(model: FastModel, variables: list[str], year: float) -> list
 
 def outcome_function(model: FastModel, names: tuple[str, ...], outcomes: list[Outcome],
                      base_params: dict | None = None, workers: int | None = None,
-                     scheduler: str | None = None) -> Callable[[np.ndarray], np.ndarray]:
+                     scheduler: str | None = None) -> ModelOutcomes:
     """``evaluate(values) -> [member, outcome]``: the model run with each row of ``values``
     (for the constants ``names``) on top of ``base_params`` (a scenario's levers)."""
-    variables = list(dict.fromkeys(o.variable for o in outcomes))
-    initial = model.control("INITIAL TIME")
-    years = {o.year for o in outcomes}
-    for year in years:
-        _saved_index(model.time_axis().times, year)  # refuse a year between saved times
-    # One year: run only up to it and save only it, so runs keep two values each.
-    last = max(years)
-    saveper = last - initial if len(years) == 1 else None
+    return ModelOutcomes(model, tuple(names), outcomes, base_params, workers, scheduler)
 
-    def evaluate(values: np.ndarray) -> np.ndarray:
-        result = run_ensemble(model, values, list(names), variables, base_params=base_params,
-                              saveper=saveper, final_time=last, workers=workers,
-                              scheduler=scheduler)
-        out = np.empty((len(values), len(outcomes)))
-        for column, outcome in enumerate(outcomes):
+
+class ModelOutcomes:
+    """The model as a function of parameter sets: ``evaluate(values) -> [member, outcome]``.
+
+    A row that drives a variable out of its declared range (or to a value that is not finite)
+    gives NaN outcomes, and :meth:`explain` names its first breach; rows are counted over
+    every call, so ``explain`` takes the row's number in the whole design.
+    """
+
+    def __init__(self, model: FastModel, names: tuple[str, ...], outcomes: list[Outcome],
+                 base_params: dict | None, workers: int | None, scheduler: str | None):
+        self.model, self.names, self.outcomes = model, names, outcomes
+        self.base_params, self.workers, self.scheduler = base_params, workers, scheduler
+        years = {o.year for o in outcomes}
+        for year in years:
+            _saved_index(model.time_axis().times, year)  # refuse a year between saved times
+        # One year: run only up to it and save only it, so runs keep two values each.
+        self.last = max(years)
+        self.saveper = self.last - model.control("INITIAL TIME") if len(years) == 1 else None
+        self.rows = 0
+        self.breaches: dict[int, Breach] = {}
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        variables = list(dict.fromkeys(o.variable for o in self.outcomes))
+        result = run_ensemble(self.model, values, list(self.names), variables,
+                              base_params=self.base_params, saveper=self.saveper,
+                              final_time=self.last, workers=self.workers,
+                              scheduler=self.scheduler, breaches="keep")
+        out = np.empty((len(values), len(self.outcomes)))
+        for column, outcome in enumerate(self.outcomes):
             step = _saved_index(result.times, outcome.year)
             out[:, column] = result.column(outcome.variable)[:, step]
+        for breach in result.breaches:
+            out[breach.member] = np.nan
+            self.breaches[self.rows + breach.member] = breach
+        self.rows += len(values)
         return out
 
-    return evaluate
+    def explain(self, row: int) -> str | None:
+        """Why ``row`` has no outcome: its first breach, or ``None``."""
+        breach = self.breaches.get(row)
+        return breach.describe() if breach else None
 
 
 def _saved_index(times: np.ndarray, year: float) -> int:

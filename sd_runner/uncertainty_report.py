@@ -31,6 +31,7 @@ def uncertainty_section(summary: UncertainComparison, colours: list[str]) -> str
          "scenarios, a lever's effect is taken member by member against the reference, "
          f"<strong>{text(summary.reference)}</strong>. Parameters not listed keep their "
          "values.</p>"),
+        _exclusion_paragraph(summary),
         (f"<details><summary>The {len(sets.names)} parameters varied</summary><p>"
          f"{text(', '.join(sets.names))}</p></details>"),
         "<h3>Probability of beating the reference in "
@@ -51,6 +52,15 @@ def uncertainty_section(summary: UncertainComparison, colours: list[str]) -> str
                            f"fig-effect-{slug(outcome)}"))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _exclusion_paragraph(summary: UncertainComparison) -> str:
+    note = summary.exclusion_note()
+    if not summary.excluded:
+        return f"<p>{text(note[0].upper() + note[1:])}.</p>"
+    return (f"<p><strong>Sets left out.</strong> "
+            f"{text(note)}. Every statistic below uses the other "
+            f"{int(summary.kept.sum())} sets.</p>")
 
 
 def _html(figure: go.Figure, div_id: str) -> str:

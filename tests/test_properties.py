@@ -43,7 +43,7 @@ def test_parameters_within_their_bounds_give_finite_outputs_within_their_ranges(
     for scenario in ("baseline", "domestic-value-chain"):
         params = scenario_params(runner.scenario(scenario), model)
         result = run_ensemble(model, values[None, :], list(names), OUTPUTS, base_params=params,
-                              workers=1)  # raises on a value that is not finite
+                              workers=1)  # raises on a value not finite or out of range
         lower, upper = model.declared_limits(result.columns)
         outputs = result.values[0]
         assert (outputs >= lower - 1e-9).all(), result.columns[np.argmin(outputs.min(0) - lower)]

@@ -29,7 +29,7 @@ from sd_runner.calibration.config import CalibrationConfig, SeriesMap
 from sd_runner.engine.ensemble import ParameterSpace
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
-from sd_runner.observations import Observation, decimal_year
+from sd_runner.observations import Observation, check_periods, decimal_year
 
 #: Floor for simulated values compared on a log scale (a non-positive flow is a bad fit).
 LOG_FLOOR = 1e-9
@@ -86,7 +86,9 @@ class CalibrationProblem:
                                     final_time=self.final_time)
         self.targets: list[Target] = []
         self.skipped: list[Skipped] = []
+        check_periods(observations, model.control("INITIAL TIME"), model.control("FINAL TIME"))
         for row in observations:
+            _check_value_range(model, config.series.get(row.series), row)
             target = self._target(row)
             if isinstance(target, Skipped):
                 self.skipped.append(target)
@@ -268,6 +270,40 @@ def _quadrature(times: np.ndarray, start: float, end: float) -> np.ndarray:
         weights[k] += half * ((1 - a_left) + (1 - a_right))
         weights[k + 1] += half * (a_left + a_right)
     return weights
+
+
+def _check_value_range(model: FastModel, mapping: SeriesMap | None, row: Observation) -> None:
+    """Refuse a row whose value, in the model's terms, lies outside the range its variable
+    declares: a ratio's value over ``factor``, a flow's over ``factor`` and the period's
+    length (its average rate). A dimensionless ratio without a declared range is a share,
+    within [0, 1]."""
+    if mapping is None or mapping.role != "target" or row.unit != mapping.unit:
+        return  # _target names an unmapped series or a wrong unit
+    try:
+        info = model.variable(mapping.variable)
+    except KeyError:
+        return  # the settings check names an unknown variable
+    lower, upper = info.lower, info.upper
+    if mapping.kind == "ratio" and np.isnan(lower) and np.isnan(upper) \
+            and info.units.strip().casefold() in ("dmnl", "1", "fraction"):
+        lower, upper, what = 0.0, 1.0, "a share's range"
+    else:
+        what = f"the range {info.name} declares"
+    length = row.end_year - row.start_year if mapping.kind == "flow" else 1.0
+    value = row.value / mapping.factor / length
+    low = -np.inf if np.isnan(lower) else lower
+    high = np.inf if np.isnan(upper) else upper
+    if low - 1e-12 <= value <= high + 1e-12:
+        return
+    per = " a year" if mapping.kind == "flow" else ""
+    raise InputError(
+        f"{row.where}: field value {row.value:g} of {row.series} is {value:.6g}{per} in the "
+        f"model's terms (value / {mapping.factor:g}{' / years' if per else ''}), outside "
+        f"{what} [{_limit(lower)}, {_limit(upper)}]; check the value and its unit")
+
+
+def _limit(value: float) -> str:
+    return "?" if np.isnan(value) else f"{value:g}"
 
 
 def _season_factor(row: Observation) -> tuple[float, float]:

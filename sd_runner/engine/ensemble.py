@@ -1,9 +1,15 @@
 """Run many parameter sets of a compiled model: in this process, across local processes, or on
 a Dask cluster. Rows are independent and the kernel is deterministic, so the numbers do not
-depend on how the ensemble is split."""
+depend on how the ensemble is split.
+
+Every member is checked as a single run is: each variable at the model's saved times (SAVEPER)
+and the times asked for, for a value that is not finite or outside its declared range. A member
+that breaches is rerun saving every TIME STEP up to that time, so its breach is named at the
+first step it occurs."""
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -11,11 +17,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sd_runner.engine.fast import FastModel, TimeAxis, _load_kernel
+from sd_runner.breaches import Breach, first_breaches
+from sd_runner.engine.fast import FastModel, TimeAxis, _load_kernel, every_step
 from sd_runner.errors import InputError, RunError
 
 #: Ensembles smaller than this run in one process by default.
 PARALLEL_FROM = 4096
+
+#: Members simulated at once with the checked variables kept, which bounds the check's memory
+#: (64 members x 65 saved times x 105 variables with a range in the bundled model: 3.5 MB).
+CHECK_BATCH = 64
 
 #: Kernels loaded in this process, by key; forked workers inherit them already compiled.
 _KERNELS: dict[str, object] = {}
@@ -33,11 +44,15 @@ class EnsembleResult:
         Output columns, named as Vensim names them (``"Margin[Apparel]"``).
     values : numpy.ndarray
         ``[member, time, column]``.
+    breaches : tuple of Breach
+        The first breach of each member that left a declared range or gave a value that is
+        not finite, in member order (empty unless asked for with ``breaches="keep"``).
     """
 
     times: np.ndarray
     columns: list[str]
     values: np.ndarray
+    breaches: tuple[Breach, ...] = ()
 
     def column(self, name: str) -> np.ndarray:
         """``[member, time]`` values of one column."""
@@ -91,6 +106,7 @@ def run_ensemble(
     chunk_size: int = 1024,
     workers: int | None = None,
     scheduler: str | None = None,
+    breaches: str = "raise",
 ) -> EnsembleResult:
     """Simulate every row of ``values`` (one parameter set per row).
 
@@ -116,7 +132,14 @@ def run_ensemble(
         would cost more than the runs (a run takes about 0.2 ms).
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:port``); chunks then run on its workers.
+    breaches : str
+        ``"raise"``: a member that leaves a declared range (or gives a value that is not
+        finite) stops the ensemble with a :class:`RunError` naming it; ``"keep"``: the
+        members' first breaches are returned in ``breaches`` for the caller to report and
+        exclude (their values are kept as they came out).
     """
+    if breaches not in ("raise", "keep"):
+        raise ValueError(f"breaches={breaches!r}: use 'raise' or 'keep'")
     if chunk_size < 1:
         raise InputError(f"chunk size {chunk_size} must be at least 1")
     space = ParameterSpace(model, names)
@@ -127,47 +150,112 @@ def run_ensemble(
         raise InputError("time controls are not ensemble outputs; ask for model variables")
     out_slots = np.asarray(targets, dtype=np.int64)
     axis = model.time_axis(time_step, saveper, final_time)
+    check = RangeCheck.build(model, axis, out_slots)
     chunks = [consts[i:i + chunk_size] for i in range(0, len(consts), chunk_size)]
     key = model.kernel.key
     _KERNELS[key] = model.kernel.module
     if scheduler:
-        parts = _run_dask(scheduler, model.kernel.compiled.source, key, chunks, axis, out_slots)
+        parts = _run_dask(scheduler, model.kernel.compiled.source, key, chunks, axis, out_slots,
+                          check)
     else:
         if workers is None:
             workers = (os.cpu_count() or 1) if len(consts) >= PARALLEL_FROM else 1
         if workers == 1 or len(chunks) == 1:
-            parts = [_run_chunk(key, chunk, axis, out_slots) for chunk in chunks]
+            parts = [_run_chunk(key, chunk, axis, out_slots, check) for chunk in chunks]
         else:
             context = multiprocessing.get_context("fork")
             with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
                                      mp_context=context) as pool:
                 parts = list(pool.map(_run_chunk, [key] * len(chunks), chunks,
-                                      [axis] * len(chunks), [out_slots] * len(chunks)))
-    result = np.concatenate(parts, axis=0) if parts else np.empty((0, len(axis.times),
-                                                                   len(columns)))
-    if not np.isfinite(result).all():
-        member, step, column = np.argwhere(~np.isfinite(result))[0]
-        raise RunError(f"parameter set {member}: {columns[column]} is "
-                       f"{result[member, step, column]} at time {axis.times[step]}")
-    return EnsembleResult(times=axis.times, columns=columns, values=result)
+                                      [axis] * len(chunks), [out_slots] * len(chunks),
+                                      [check] * len(chunks)))
+    result = (np.concatenate([values for values, _ in parts], axis=0) if parts
+              else np.empty((0, len(axis.times), len(columns))))
+    found = tuple(dataclasses.replace(breach, member=breach.member + start)
+                  for (_, chunk_breaches), start in zip(parts, range(0, len(consts), chunk_size),
+                                                        strict=True)
+                  for breach in chunk_breaches)
+    if found and breaches == "raise":
+        raise RunError(f"{len(found)} of {len(consts)} parameter sets went numerically wrong; "
+                       f"the first, set {found[0].member}: {found[0].describe()}; check the "
+                       "parameter values that feed it")
+    return EnsembleResult(times=axis.times, columns=columns, values=result, breaches=found)
 
 
-def _run_chunk(key: str, consts: np.ndarray, axis: TimeAxis, out_slots: np.ndarray):
+@dataclass(frozen=True)
+class RangeCheck:
+    """What an ensemble checks: every variable with a declared range (every stock) and every
+    output, at the union of the times asked for and the model's SAVEPER grid. ``axis`` saves
+    there and ``asked`` picks the rows asked for; ``slots`` are the variables kept and
+    ``outputs`` the positions of the outputs among them."""
+
+    axis: TimeAxis
+    asked: np.ndarray
+    slots: np.ndarray
+    outputs: np.ndarray
+    columns: list[str]
+    lower: np.ndarray
+    upper: np.ndarray
+
+    @classmethod
+    def build(cls, model: FastModel, asked: TimeAxis, out_slots: np.ndarray) -> RangeCheck:
+        grid = model.time_axis(asked.step, None, asked.final)
+        save = asked.save_steps | grid.save_steps
+        full = TimeAxis.build(asked.initial, asked.final, asked.step, asked.step)
+        axis = TimeAxis(asked.initial, asked.final, asked.step, asked.saveper, asked.n_steps,
+                        save, full.times[save])
+        every = [f"{name}[{','.join(coord)}]" if coord else name
+                 for name, coord in model.kernel.compiled.slots]
+        lower, upper = model.declared_limits(every)
+        limited = np.isfinite(lower) | np.isfinite(upper)
+        slots = np.union1d(np.flatnonzero(limited), out_slots).astype(np.int64)
+        return cls(axis, np.flatnonzero(asked.save_steps[save]), slots,
+                   np.searchsorted(slots, out_slots), [every[i] for i in slots], lower[slots],
+                   upper[slots])
+
+
+def _run_chunk(key: str, consts: np.ndarray, axis: TimeAxis, out_slots: np.ndarray,
+               check: RangeCheck) -> tuple[np.ndarray, list[Breach]]:
+    """The chunk's outputs ``[member, time, column]`` and its members' first breaches."""
     module = _KERNELS[key]
     out = np.empty((consts.shape[0], len(axis.times), len(out_slots)))
+    found = []
+    for start in range(0, consts.shape[0], CHECK_BATCH):
+        batch = np.ascontiguousarray(consts[start:start + CHECK_BATCH])
+        kept = _simulate(module, batch, check.axis, check.slots)
+        out[start:start + len(batch)] = kept[:, :, check.outputs][:, check.asked]
+        for breach in first_breaches(kept, check.axis.times, check.columns, check.lower,
+                                     check.upper):
+            if breach is not None:
+                found.append(_first_step(module, batch[breach.member], breach, check,
+                                         start + breach.member))
+    return out, found
+
+
+def _first_step(module, consts: np.ndarray, breach: Breach, check: RangeCheck,
+                member: int) -> Breach:
+    """``breach`` found at a saved time, moved to the first TIME STEP anything went wrong."""
+    axis = every_step(check.axis, breach.time)
+    kept = _simulate(module, consts[None, :], axis, check.slots)
+    finer = first_breaches(kept, axis.times, check.columns, check.lower, check.upper)[0]
+    return dataclasses.replace(finer or breach, member=member)
+
+
+def _simulate(module, consts: np.ndarray, axis: TimeAxis, slots: np.ndarray) -> np.ndarray:
+    out = np.empty((consts.shape[0], len(axis.times), len(slots)))
     module.run_batch(np.ascontiguousarray(consts), axis.initial, axis.step, axis.final,
-                     axis.saveper, axis.n_steps, axis.save_steps, out_slots, out)
+                     axis.saveper, axis.n_steps, axis.save_steps, slots, out)
     return out
 
 
-def _run_remote(source: str, key: str, consts, axis, out_slots):
+def _run_remote(source: str, key: str, consts, axis, out_slots, check):
     """On a Dask worker: load (compile or take from its cache) the kernel, run a chunk."""
     if key not in _KERNELS:
         _KERNELS[key] = _load_kernel(source, key)
-    return _run_chunk(key, consts, axis, out_slots)
+    return _run_chunk(key, consts, axis, out_slots, check)
 
 
-def _run_dask(address: str, source: str, key: str, chunks, axis, out_slots):
+def _run_dask(address: str, source: str, key: str, chunks, axis, out_slots, check):
     try:
         from distributed import Client
     except ImportError:  # declared as a dependency; kept explicit for a clear message
@@ -179,6 +267,7 @@ def _run_dask(address: str, source: str, key: str, chunks, axis, out_slots):
         raise InputError(f"cannot reach the Dask scheduler at {address} ({exc}); check the "
                          "address") from None
     with client:
-        futures = [client.submit(_run_remote, source, key, chunk, axis, out_slots, pure=False)
+        futures = [client.submit(_run_remote, source, key, chunk, axis, out_slots, check,
+                                 pure=False)
                    for chunk in chunks]
         return client.gather(futures)

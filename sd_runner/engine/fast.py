@@ -243,8 +243,14 @@ class FastModel(SDModel):
             final_time=None, check_finite=True) -> pd.DataFrame:
         """Run once; same arguments and result layout as :meth:`SDModel.run`."""
         columns = self.expand_columns(return_columns)
-        targets = self._column_slots(columns)
         axis = self.time_axis(time_step, saveper, final_time)
+        frame = self._frame(params, columns, axis)
+        if check_finite:
+            self.check_run(frame, lambda end: self._frame(params, columns, every_step(axis, end)))
+        return frame
+
+    def _frame(self, params, columns: list[str], axis: TimeAxis) -> pd.DataFrame:
+        targets = self._column_slots(columns)
         slots = np.asarray([t for t in targets if isinstance(t, int)], dtype=np.int64)
         result = self.kernel.run(self.constants_vector(params)[None, :], axis, slots)[0]
         controls = {"INITIAL TIME": axis.initial, "FINAL TIME": axis.final,
@@ -256,10 +262,16 @@ class FastModel(SDModel):
             else:
                 data[column] = result[:, position]
                 position += 1
-        frame = pd.DataFrame(data, index=pd.Index(axis.times, name="time"))
-        if check_finite:
-            self.check_run(frame)
-        return frame
+        return pd.DataFrame(data, index=pd.Index(axis.times, name="time"))
+
+
+def every_step(axis: TimeAxis, end: float) -> TimeAxis:
+    """``axis`` saving every TIME STEP up to its saved time ``end``, to find when a run first
+    went wrong; FINAL TIME and SAVEPER keep their values, since equations may use them."""
+    full = TimeAxis.build(axis.initial, axis.final, axis.step, axis.step)
+    last = int(np.argmin(np.abs(full.times - end)))
+    return TimeAxis(axis.initial, axis.final, axis.step, axis.saveper, last,
+                    np.ones(last + 1, dtype=bool), full.times[:last + 1])
 
 
 __all__ = ["FastModel", "Kernel", "TimeAxis", "UnsupportedModelError"]
