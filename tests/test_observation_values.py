@@ -4,6 +4,8 @@ rejection is one line naming the file, the line, the field and the fix."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -133,3 +135,18 @@ def test_rows_within_the_ranges_and_the_models_time_are_compared(tmp_path):
                  EXPORTS.format(value="300").replace("2003-", "2034-"))
     result = CliRunner().invoke(cli, ["validate", "--data", str(path), "--json"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_row_observed_as_zero_is_compared_and_left_out_of_mape(tmp_path):
+    # A share of 0 is a value the model can take; its percent error is undefined, not a crash.
+    path = _file(tmp_path, EXPORTS.format(value="63.86"), SHARE.format(value="0"),
+                 SHARE.format(value="43.44").replace("textile", "apparel"))
+    result = CliRunner().invoke(cli, ["validate", "--data", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    zero = [row for row in report["rows"] if row["observed"] == 0]
+    assert len(zero) == 1 and zero[0]["percent_error"] is None
+    apparel = [row for row in report["rows"] if row["cluster"] == "apparel"][0]
+    shares = report["stats"]["export_delivery_share"]
+    assert shares["n"] == 2
+    assert shares["mape_percent"] == pytest.approx(abs(apparel["percent_error"]))

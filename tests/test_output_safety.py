@@ -128,6 +128,7 @@ def test_every_other_file_of_a_compare_folder_is_a_reserved_name():
 
     table = pd.DataFrame({"a": [1.0]})
     tables = SimpleNamespace(band_table=lambda: table, effect_table=lambda: table,
+                             excluded_table=lambda: table,
                              inventory=lambda: table, relative_scores=lambda: table,
                              dominance=lambda: table, shifts=lambda: table)
     comparison = SimpleNamespace(runs=[], table=table, uncertainty=tables, loops=tables)

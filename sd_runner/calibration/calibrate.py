@@ -4,6 +4,7 @@ carried by one result object."""
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -179,7 +180,8 @@ def fit_rows(problem: CalibrationProblem, theta: np.ndarray) -> pd.DataFrame:
             "series": row.series, "cluster": row.cluster,
             "period_start": row.start.isoformat(), "period_end": row.end.isoformat(),
             "unit": row.unit, "observed": obs, "simulated": float(sim),
-            "error": float(sim - obs), "percent_error": float((sim / obs - 1) * 100),
+            "error": float(sim - obs),
+            "percent_error": float((sim / obs - 1) * 100) if obs else math.nan,  # undefined at 0
             "weighted_residual": float(res), "observed_scaled": float(o_s),
             "simulated_scaled": float(s_s), "observed_rate": float(o_r),
             "simulated_rate": float(s_r), "variable": target.column, "basis": row.basis,

@@ -19,7 +19,8 @@ def fit_statistics(observed, simulated) -> dict[str, float]:
 
     R² is ``1 - SSE / SST`` about the observed mean, so it can be negative; it is undefined
     (NaN) for fewer than two rows or no variation. Theil's statistics are NaN when the fit is
-    exact (MSE = 0).
+    exact (MSE = 0). MAPE leaves out rows observed as zero, where a percent error is
+    undefined (NaN when every row is zero).
     """
     a = np.asarray(observed, dtype=float)
     s = np.asarray(simulated, dtype=float)
@@ -28,8 +29,7 @@ def fit_statistics(observed, simulated) -> dict[str, float]:
     mse = float(np.mean(error**2)) if n else np.nan
     sst = float(np.sum((a - a.mean()) ** 2)) if n else 0.0
     r2 = 1 - float(np.sum(error**2)) / sst if n > 1 and sst > 0 else np.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mape = float(np.mean(np.abs(error / a))) * 100 if n else np.nan
+    mape = _mape(a, s)
     if n and mse > 0:
         sd_s, sd_a = s.std(), a.std()
         r = float(np.corrcoef(s, a)[0, 1]) if sd_s > 0 and sd_a > 0 else 0.0
@@ -40,6 +40,13 @@ def fit_statistics(observed, simulated) -> dict[str, float]:
         um = us = uc = np.nan
     return {"n": n, "r2": r2, "mape_percent": mape, "rmse": float(np.sqrt(mse)),
             "theil_um": float(um), "theil_us": float(us), "theil_uc": float(uc)}
+
+
+def _mape(observed: np.ndarray, simulated: np.ndarray) -> float:
+    nonzero = observed != 0
+    if not nonzero.any():
+        return np.nan
+    return float(np.mean(np.abs(simulated[nonzero] / observed[nonzero] - 1))) * 100
 
 
 def statistics_table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -57,7 +64,7 @@ def statistics_table(rows: pd.DataFrame) -> pd.DataFrame:
                                                            group["simulated"])})
     overall = fit_statistics(rows["observed_scaled"], rows["simulated_scaled"])
     overall["r2"] = np.nan
-    overall["mape_percent"] = float(np.mean(np.abs(rows["simulated"] / rows["observed"] - 1))
-                                    * 100)
+    overall["mape_percent"] = _mape(rows["observed"].to_numpy(dtype=float),
+                                    rows["simulated"].to_numpy(dtype=float))
     records.append({"series": "overall", **overall})
     return pd.DataFrame.from_records(records, columns=("series",) + COLUMNS)
