@@ -163,7 +163,7 @@ def _run_chunk(key: str, consts: np.ndarray, axis: TimeAxis, out_slots: np.ndarr
 def _run_remote(source: str, key: str, consts, axis, out_slots):
     """On a Dask worker: load (compile or take from its cache) the kernel, run a chunk."""
     if key not in _KERNELS:
-        _KERNELS[key] = _load_kernel(source, key)
+        _KERNELS[key] = _load_kernel(source, key, consts[0])
     return _run_chunk(key, consts, axis, out_slots)
 
 
