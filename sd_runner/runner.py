@@ -189,9 +189,13 @@ def input_file(text: str | None, kind: str, option: str) -> tuple[Path, str]:
     if text in bundled:
         return bundled[text], text
     if not Path(text).exists():
-        raise InputError(f"{option} {text}: no such file; give the path of one, or a bundled "
-                         f"name: {', '.join(bundled)}")
+        raise InputError(f"{option} {text}: {_INPUT_NOUNS[kind]} not found; give its path, or "
+                         f"a bundled name: {', '.join(bundled)}")
     return Path(text), text
+
+
+_INPUT_NOUNS = {"factors": "factors file", "observations": "observation file",
+                "settings": "calibration settings file"}
 
 
 def _calibration_config():
