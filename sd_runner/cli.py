@@ -185,7 +185,7 @@ def run(scenario, out, engine, fit_path, uncalibrated):
               help="Seed of the parameter draws (with --uncertainty).")
 @click.option("--factors", "factors_path", type=click.Path(), default=None,
               help="A factors file (TOML): constants to vary too, each uniform within its "
-              "bounds (with --uncertainty); e.g. models/assumed_factors.toml.")
+              "bounds (with --uncertainty); a path, or assumed_factors, the bundled one.")
 @_parallel_options
 @click.option("--json", "as_json", is_flag=True,
               help="Print the comparison (with --loops and --uncertainty, their results too) "
@@ -237,9 +237,10 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
 
 @cli.command()
 @click.option("--config", "config_path", type=click.Path(), default=None,
-              help="Calibration settings (TOML); default: the bundled calibration/config.toml.")
+              help="Calibration settings (TOML); default: config, the bundled settings.")
 @click.option("--data", "data_path", type=click.Path(), default=None,
-              help="Observation file (CSV); default: the bundled Zhejiang observations.")
+              help="Observation file (CSV); default: zhejiang_observations, the bundled "
+              "Zhejiang observations.")
 @click.option("--method", default=None,
               help="Optimiser: least-squares or differential-evolution; default: the "
               "settings file's.")
@@ -259,8 +260,10 @@ def calibrate(config_path, data_path, method, seed, out_dir):
     with _StageBars() as bars:
         result = runner.calibrate(config_path, data_path, method, seed, progress=bars.update)
     files = runner.calibration_files(result)
+    invocation = _invocation()
+    invocation["options"].update(runner.calibration_settings(result))  # defaults resolved
     files["manifest.json"] = runner.output_manifest(
-        _invocation(), runner.UNCALIBRATED, "fast", [],
+        invocation, runner.UNCALIBRATED, "fast", [],
         {"starts, evolution and MCMC": result.seed})
     output.write_files(out_dir, files, "--out")
     click.echo(_calibration_summary(result))
@@ -269,10 +272,12 @@ def calibrate(config_path, data_path, method, seed, out_dir):
 
 @cli.command()
 @click.option("--data", "data_path", type=click.Path(), required=True,
-              help="Observation file (CSV) in the project's format.")
+              help="Observation file (CSV) in the project's format, or "
+              "zhejiang_observations, the bundled one.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--config", "config_path", type=click.Path(), default=None,
-              help="Calibration settings whose series mappings apply; default: the bundled.")
+              help="Calibration settings whose series mappings apply; default: config, the "
+              "bundled settings.")
 @_fit_options
 @_errors_as_messages
 def validate(data_path, as_json, config_path, fit_path, uncalibrated):
@@ -315,8 +320,9 @@ def validate(data_path, as_json, config_path, fit_path, uncalibrated):
 @click.option("--seed", type=int, default=2003, show_default=True,
               help="Seed of the sample and of the bootstrap intervals.")
 @click.option("--factors", "factors_path", type=click.Path(), default=None,
-              help="A factors file (TOML) of the constants to vary and their bounds; default: "
-              "every parameter the calibration estimates, within its bounds.")
+              help="A factors file (TOML) of the constants to vary and their bounds (a path, "
+              "or assumed_factors, the bundled one); default: every parameter the "
+              "calibration estimates, within its bounds.")
 @click.option("--out", "out_file", type=click.Path(), default=None,
               help="Write the indices as CSV here (default: a summary on standard output).")
 @click.option("--report", type=click.Path(), default=None,
@@ -429,9 +435,10 @@ def loops(as_json):
            "too many to list all: those the strongest-path search finds in the baseline run")
     click.echo(f"{len(found)} feedback loops ({how}): {counts['R']} reinforcing, "
                f"{counts['B']} balancing, {counts['?']} whose polarity changes with the state")
+    click.echo(f"{'id':<9} {'polarity':<8} {'length':>6}  [name]  variables")
     for loop in found:
         name = f"  [{loop.name}]" if loop.name else ""
-        click.echo(f"{loop.id} {loop.polarity} {len(loop.variables):2d}{name}  "
+        click.echo(f"{loop.id:<9} {loop.polarity:<8} {len(loop.variables):>6}{name}  "
                    + " -> ".join(loop.variables))
 
 

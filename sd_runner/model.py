@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 import os
 import shutil
-import tempfile
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ import pandas as pd
 import pysd
 import xarray as xr
 
-from sd_runner import resources
+from sd_runner import cache, resources
 from sd_runner.breaches import Breach, first_breaches
 from sd_runner.errors import InputError, RunError
 
@@ -51,11 +52,7 @@ class VariableInfo:
 
 
 def _cache_root() -> Path:
-    configured = os.environ.get("SD_RUNNER_CACHE")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "sd-runner"
+    return cache.cache_root()
 
 
 def _digest(path: Path) -> str:
@@ -63,20 +60,28 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
+#: The translation's own file in a cache entry.
+TRANSLATION = "model.py"
+
+
+def translation_folder(digest: str) -> Path:
+    """The cache entry of the translation of a model with ``digest``."""
+    return _cache_root() / digest[:20]
+
+
 def _translate(mdl: Path, digest: str) -> Path:
-    """Return the translated ``.py`` for ``mdl``, translating only on a cache miss."""
-    root = _cache_root()
-    target = root / digest[:20]
-    translated = target / "model.py"
-    if translated.is_file():
-        return translated
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix="translating-", dir=root))
-    except OSError:
-        # No writable cache: translate into a private temporary folder for this process.
-        workdir = Path(tempfile.mkdtemp(prefix="sd-runner-"))
-        target = workdir / "final"
+    """Return the translated ``.py`` for ``mdl``, translating only on a cache miss (or when
+    the cached translation is damaged: see :mod:`sd_runner.cache`)."""
+    target = translation_folder(digest)
+    if target.is_dir():
+        problem = cache.damage(target, (TRANSLATION,))
+        if problem is None:
+            return target / TRANSLATION
+        cache.notice(f"the cached translation {target} {problem}; translating the model again")
+        cache.discard(target)
+    else:
+        cache.announce_first_build("translating the model once (about 5 s; cached afterwards)")
+    workdir = cache.staging_folder(target.parent, "translating-")
     shutil.copyfile(mdl, workdir / "model.mdl")
     try:
         pysd.read_vensim(str(workdir / "model.mdl"), initialize=False)
@@ -86,12 +91,19 @@ def _translate(mdl: Path, digest: str) -> Path:
             f"{mdl}: PySD cannot translate this model ({exc}); fix the equation it names"
         ) from None
     (workdir / "model.mdl").unlink()
+    cache.write_checksums(workdir)
+    return cache.publish(workdir, target, (TRANSLATION,)) / TRANSLATION
+
+
+def _load_translation(py_file: Path):
+    """PySD's model from its translation, leaving no bytecode in the cache (a ``.pyc`` would
+    be a cached file that no checksum covers)."""
+    before = sys.dont_write_bytecode
+    sys.dont_write_bytecode = True
     try:
-        os.replace(workdir, target)
-    except OSError:
-        # Another process cached the same translation first; use theirs.
-        shutil.rmtree(workdir, ignore_errors=True)
-    return target / "model.py"
+        return pysd.load(str(py_file))
+    finally:
+        sys.dont_write_bytecode = before
 
 
 class SDModel:
@@ -113,7 +125,7 @@ class SDModel:
             )
         self.digest = _digest(self.path)
         self._py_file = _translate(self.path, self.digest)
-        self._pysd = pysd.load(str(self._py_file))
+        self._pysd = _load_translation(self._py_file)
         self.subscripts: dict[str, list[str]] = {
             k: list(v) for k, v in self._pysd.subscripts.items()
         }
@@ -166,6 +178,21 @@ class SDModel:
             return None
         return (f"{name} = {value:g} is outside the range the model declares "
                 f"[{lower:g}, {upper:g}]")
+
+    def nearest_names(self, name: str, count: int = 3) -> list[str]:
+        """The variables whose names are closest to ``name``, for a message about a misspelt
+        one (case-insensitive; none when nothing is close)."""
+        folded = {k.casefold(): k for k in self.variables}
+        close = difflib.get_close_matches(name.strip().casefold(), folded, n=count, cutoff=0.6)
+        return [folded[match] for match in close]
+
+    def not_a_variable(self, label: str, where: str = "") -> InputError:
+        """The error for ``label`` (``"Name"`` or ``"Name[Element]"``) naming no variable,
+        with the nearest names as the fix."""
+        nearest = self.nearest_names(label.partition("[")[0])
+        fix = (f"did you mean {' or '.join(repr(n) for n in nearest)}?" if nearest
+               else "models/README.md lists the model's variables")
+        return InputError(f"{where}{label!r} is not a variable of the model; {fix}")
 
     def default_value(self, name: str) -> xr.DataArray | float:
         """The value a run gives a constant unless told otherwise: the ``.mdl``'s value, or

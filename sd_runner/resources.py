@@ -67,3 +67,19 @@ def loop_names_path() -> Path:
 def scenarios_dir() -> Path:
     """Folder of the bundled scenario files."""
     return bundled_dir() / "scenarios"
+
+
+def factors_path() -> Path:
+    """The bundled factors file: assumed constants and the bounds they are varied within."""
+    return bundled_dir() / "assumed_factors.toml"
+
+
+#: Kinds of bundled input file that options can name instead of giving a path.
+_BUNDLED_INPUTS = {"factors": (factors_path,), "observations": (observations_path,),
+                   "settings": (calibration_config_path,)}
+
+
+def bundled_inputs(kind: str) -> dict[str, Path]:
+    """The bundled files of ``kind`` (``"factors"``, ``"observations"``, ``"settings"``) by
+    name: the file's name without its extension, as bundled scenarios are named."""
+    return {path.stem: path for path in (make() for make in _BUNDLED_INPUTS[kind])}

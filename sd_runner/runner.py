@@ -7,6 +7,7 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sd_runner import __version__, resources
 from sd_runner.comparison import Comparison, compare_runs
@@ -172,7 +173,30 @@ def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED,
 def _factors(path: str, fit: str):
     from sd_runner.factors import load_factors
 
-    return load_factors(path, bundled_model("fast", fit))
+    return load_factors(input_file(path, "factors", "--factors")[0], bundled_model("fast", fit))
+
+
+def input_file(text: str | None, kind: str, option: str) -> tuple[Path, str]:
+    """The file an option names and how to name it again from anywhere.
+
+    ``text`` is a bundled file's name (see :func:`resources.bundled_inputs`), which wins over a
+    file of the same name without an extension, as bundled scenario names do; or a path,
+    named as given; or ``None``, the bundled default of ``kind``. No machine path is made up.
+    """
+    bundled = resources.bundled_inputs(kind)
+    if text is None:
+        (name, path), = bundled.items()
+        return path, name
+    if text in bundled:
+        return bundled[text], text
+    if not Path(text).exists():
+        raise InputError(f"{option} {text}: {_INPUT_NOUNS[kind]} not found; give its path, or "
+                         f"a bundled name: {', '.join(bundled)}")
+    return Path(text), text
+
+
+_INPUT_NOUNS = {"factors": "factors file", "observations": "observation file",
+                "settings": "calibration settings file"}
 
 
 def _calibration_config():
@@ -218,19 +242,22 @@ def calibrate(config_path: str | None, data_path: str | None, method: str | None
                          f"{', '.join(METHODS)}")
     if seed is not None and seed < 0:
         raise InputError(f"--seed {seed} must be 0 or more")
-    data = data_path or resources.observations_path()
+    data, data_label = input_file(data_path, "observations", "--data")
+    settings, settings_label = input_file(config_path, "settings", "--config")
     observations = load_observations(data)
-    config = load_config(config_path or resources.calibration_config_path(), observations)
+    config = load_config(settings, observations)
     check_against_model(config, bundled_model("fast", UNCALIBRATED))
-    return run_calibration(bundled_model("fast", UNCALIBRATED), config, observations,
-                           data_path=_portable(data), method=method, seed=seed,
-                           progress=progress or (lambda *_: None))
+    result = run_calibration(bundled_model("fast", UNCALIBRATED), config, observations,
+                             data_path=data_label, data_file=data, method=method, seed=seed,
+                             progress=progress or (lambda *_: None))
+    result.config_path = settings_label
+    return result
 
 
-def _portable(path) -> str:
-    """The data path as the user gave it, or the bundled file's name (no machine paths)."""
-    return str(path) if not str(path).startswith(str(resources.calibration_dir())) \
-        else "bundled:" + str(resources.observations_path().name)
+def calibration_settings(calibration) -> dict:
+    """What a calibration was run with, as options that rerun it from anywhere."""
+    return {"config_path": calibration.config_path, "data_path": calibration.data_path,
+            "method": calibration.method, "seed": calibration.seed}
 
 
 def calibration_files(calibration) -> dict[str, str]:
@@ -250,9 +277,9 @@ def validate(data_path: str, fit: str = CALIBRATED, config_path: str | None = No
     from sd_runner.calibration.validate import validate as run_validation
     from sd_runner.observations import load_observations
 
-    observations = load_observations(data_path)
+    observations = load_observations(input_file(data_path, "observations", "--data")[0])
     # Priors play no part in comparing a fit with data, so their rows need not be present.
-    config = load_config(config_path or resources.calibration_config_path(), None)
+    config = load_config(input_file(config_path, "settings", "--config")[0], None)
     return run_validation(bundled_model("fast", fit), config, observations)
 
 

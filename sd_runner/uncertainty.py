@@ -104,6 +104,11 @@ def expand_outcomes(model: FastModel, variables: list[str], year: float) -> list
     if not initial < year <= final:
         raise InputError(f"--year {year:g}: give a year after {initial:g} and at most "
                          f"{final:g}")
+    for variable in variables:
+        try:
+            model.variable(variable.partition("[")[0].strip())
+        except KeyError:
+            raise model.not_a_variable(variable, "--outcome ") from None
     columns = model.expand_columns(list(variables))
     return [Outcome(column, float(year)) for column in columns]
 

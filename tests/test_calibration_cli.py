@@ -168,3 +168,17 @@ def test_validate_rejects_bad_rows_with_the_line(tmp_path):
                    encoding="utf-8")
     message = one_line_error(invoke("validate", "--data", bad))
     assert f"{bad}:3:" in message and "'silk'" in message
+
+
+def test_a_fit_from_the_bundled_data_records_its_hash_and_names(quick_config, quick_fit):
+    # The bundled data is named by its bundled name, not a path of this machine, and hashed.
+    import hashlib
+
+    out, _ = quick_fit
+    fitted = tomllib.loads((out / "parameters.toml").read_text(encoding="utf-8"))
+    data = resources.observations_path().read_bytes()
+    assert fitted["fit"]["data_sha256"] == hashlib.sha256(data).hexdigest()
+    settings = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["settings"]
+    resolved = {k: settings[k] for k in ("config_path", "data_path", "method", "seed")}
+    assert resolved == {"config_path": str(quick_config), "data_path": "zhejiang_observations",
+                        "method": "least-squares", "seed": 2003}

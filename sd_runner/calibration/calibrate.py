@@ -94,6 +94,7 @@ class Calibration:
     data_digest: str
     model_digest: str
     seconds: dict[str, float] = field(default_factory=dict)
+    config_path: str = ""  # how the settings were named (a path, or a bundled name)
 
     def values(self) -> dict[str, float]:
         """The fitted parameter set: Vensim name to value."""
@@ -101,7 +102,8 @@ class Calibration:
 
 
 def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Observation],
-              *, data_path: str | Path = "", method: str | None = None,
+              *, data_path: str | Path = "", data_file: str | Path | None = None,
+              method: str | None = None,
               seed: int | None = None, uncertainty: bool = True,
               progress: Progress = _no_progress) -> Calibration:
     """Fit ``config``'s parameters to ``observations``, then measure their uncertainty.
@@ -115,6 +117,10 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
         Parameters, bounds, priors, series and optimiser settings.
     observations : list of Observation
         The data.
+    data_path : str or path-like
+        How the observation file is named in the results (a path, or a bundled name).
+    data_file : path-like, optional
+        The observation file itself, whose sha256 the results record; default ``data_path``.
     method, seed : optional
         Override the settings file's optimiser and seed.
     uncertainty : bool
@@ -148,7 +154,7 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
                                      lambda d, t: progress("mcmc", d, t))
         seconds["mcmc"] = time.perf_counter() - clock
     rows = fit_rows(problem, estimate)
-    data = Path(data_path)
+    data = Path(data_file if data_file is not None else data_path)
     return Calibration(
         config=config, method=method, seed=seed, names=list(problem.names),
         estimate=estimate, chi_square=best, dof=dof, scale=scale, optimum=optimum,

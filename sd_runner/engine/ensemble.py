@@ -251,7 +251,7 @@ def _simulate(module, consts: np.ndarray, axis: TimeAxis, slots: np.ndarray) -> 
 def _run_remote(source: str, key: str, consts, axis, out_slots, check):
     """On a Dask worker: load (compile or take from its cache) the kernel, run a chunk."""
     if key not in _KERNELS:
-        _KERNELS[key] = _load_kernel(source, key)
+        _KERNELS[key] = _load_kernel(source, key, consts[0])
     return _run_chunk(key, consts, axis, out_slots, check)
 
 
