@@ -354,30 +354,32 @@ def check_effort(config: CalibrationConfig, method: str, run_bytes: int,
     d = len(config.parameters)
     search = config.max_evaluations * (d + 2)  # each iteration: a run and a Jacobian batch
     if method == "differential-evolution":
-        what = f"generations {config.generations} and max_evaluations {config.max_evaluations}"
+        what = (f"the fit (generations {config.generations}, max_evaluations "
+                f"{config.max_evaluations})")
         runs = (config.generations + 1) * EVOLUTION_POPSIZE * d + search
         batch = EVOLUTION_POPSIZE * d
     else:
-        what = f"starts {config.starts} and max_evaluations {config.max_evaluations}"
+        what = f"the fit (starts {config.starts}, max_evaluations {config.max_evaluations})"
         runs = (config.starts + 1) * search
         batch = d + 1
     needed = batch * run_bytes + limits.FLOAT_BYTES * 3 * (config.starts + 1) * d
-    _refuse_beyond(config, "fit", what, needed, runs, "give fewer")
+    _refuse_beyond(config, "fit", what, needed, runs, "lower them")
     if not uncertainty:
         return
     walkers, steps = config.mcmc_walkers, config.mcmc_steps
     kept = (steps - config.mcmc_burn) // config.mcmc_thin * walkers
     # emcee keeps every step's positions and log-probabilities; the kept part is copied twice
     chain = limits.FLOAT_BYTES * (steps * walkers * (d + 1) + 2 * kept * d)
-    _refuse_beyond(config, "uncertainty", f"mcmc_walkers {walkers} and mcmc_steps {steps}",
-                   chain + walkers * run_bytes, walkers * steps, "give fewer")
+    _refuse_beyond(config, "uncertainty", f"the MCMC sample (mcmc_walkers {walkers}, "
+                   f"mcmc_steps {steps})", chain + walkers * run_bytes, walkers * steps,
+                   "give fewer walkers or steps")
 
 
 def _refuse_beyond(config, table: str, what: str, needed: int, runs: int, fix: str) -> None:
     problem = limits.shortfall(needed, runs)
     if problem is None:
         return
-    message = f"{what} (worst case): {problem}; {fix}"
+    message = f"{what}, at worst, {problem}; {fix}"
     try:
         source = TomlFile(config.path, "calibration settings file")
     except InputError:  # the file changed since it was read: name it without a line
