@@ -255,6 +255,15 @@ def test_the_library_refuses_the_same_sizes_naming_its_argument(case_id, call, t
     assert "--" not in str(caught.value)  # an argument, not an option
 
 
+def test_an_ensemble_too_large_for_this_machine_is_refused_before_it_runs(model, monkeypatch):
+    from sd_runner.engine.ensemble import run_ensemble
+
+    values = np.full((1000, 1), 50.0)
+    monkeypatch.setattr(limits, "available_memory", lambda: 2_000_000)
+    with pytest.raises(ArgumentError, match=r"len\(values\)=1000: needs about .* of memory"):
+        run_ensemble(model, values, ["Patent Yield"], ["Margin"])
+
+
 def test_a_tiny_loop_window_is_refused_by_the_dominance_analysis_too(model):
     from sd_runner.dominance import dominant_periods, loop_scores
 

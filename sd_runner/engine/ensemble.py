@@ -128,13 +128,18 @@ def run_ensemble(
     if scheduler is not None:
         limits.check_scheduler("scheduler", scheduler)
     space = ParameterSpace(model, names)
-    consts = space.constants(values, model.constants_vector(base_params))
     columns = model.expand_columns(variables)
     targets = model._column_slots(columns)
     if any(isinstance(t, str) for t in targets):
         raise InputError("time controls are not ensemble outputs; ask for model variables")
     out_slots = np.asarray(targets, dtype=np.int64)
     axis = model.time_axis(time_step, saveper, final_time)
+    members = len(values)
+    limits.check_needs("len(values)", members, limits.ensemble_bytes(
+        members, len(model.kernel.compiled.constant_defaults), len(axis.times), len(columns)),
+        0 if scheduler else members, limits.processes_for(members, workers, PARALLEL_FROM),
+        "run fewer parameter sets, or keep fewer variables or saved times")
+    consts = space.constants(values, model.constants_vector(base_params))
     chunks = [consts[i:i + chunk_size] for i in range(0, len(consts), chunk_size)]
     key = model.kernel.key
     _KERNELS[key] = model.kernel.module
