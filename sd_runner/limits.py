@@ -34,6 +34,10 @@ SECONDS_PER_RUN = 5e-4
 #: Longest a command may be expected to take: a request beyond it is taken for a mistake.
 MAX_SECONDS = 7 * 24 * 3600
 
+#: Most Euler steps one run may take: the bundled model takes 1 024; the time axis alone
+#: costs about 30 bytes a step, and every saved step a float per output column.
+MAX_TIME_STEPS = 10_000_000
+
 #: Largest seed of numpy's legacy ``RandomState``, which emcee seeds with.
 LEGACY_SEED_MAX = 2**32 - 1
 

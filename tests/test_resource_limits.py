@@ -90,6 +90,8 @@ CASES = [
                           "differential-evolution", *OUT],
      settings("generations = 100", f"generations = {10**13}"),
      ["c.toml:11", f"generations {10**13}"]),
+    ("huge final time", SETTINGS, settings("final_time = 2014 ", "final_time = 1e308 "),
+     ["c.toml:12", "final_time 1e+308", "steps"]),
     # --- seeds out of the range their generator takes
     ("negative compare seed", [*UNCERTAIN, "--seed", "-1", *OUT], {}, ["--seed -1", "2**128"]),
     ("compare seed beyond 128 bits", [*UNCERTAIN, "--seed", str(2**128), *OUT], {},
@@ -262,6 +264,15 @@ def test_an_ensemble_too_large_for_this_machine_is_refused_before_it_runs(model,
     monkeypatch.setattr(limits, "available_memory", lambda: 2_000_000)
     with pytest.raises(ArgumentError, match=r"len\(values\)=1000: needs about .* of memory"):
         run_ensemble(model, values, ["Patent Yield"], ["Margin"])
+
+
+@pytest.mark.parametrize("overrides", [{"time_step": 1e-12}, {"final_time": 1e12},
+                                       {"final_time": float("inf")}])
+def test_a_run_of_too_many_steps_is_refused_before_its_time_axis_is_built(model, overrides):
+    start = time.monotonic()
+    with pytest.raises(InputError, match="steps, more than the 1e\\+07 a run may take"):
+        model.run(**overrides)
+    assert time.monotonic() - start < 5
 
 
 def test_a_tiny_loop_window_is_refused_by_the_dominance_analysis_too(model):

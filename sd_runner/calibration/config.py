@@ -329,9 +329,15 @@ def _prior(source: TomlFile, name: str, raw, observations: list[Observation]) ->
 
 
 def check_against_model(config: CalibrationConfig, model) -> None:
-    """Every estimated parameter must be a constant of ``model``; the error names the line."""
+    """``final_time`` must make a run ``model`` can take, and every estimated parameter must be
+    a constant of it; the error names the line."""
     from sd_runner.engine.ensemble import ParameterSpace
 
+    try:
+        model.time_axis(final_time=config.final_time)
+    except InputError as exc:
+        source = TomlFile(config.path, "calibration settings file")
+        raise source.error("final_time", f"final_time {config.final_time:g}: {exc}") from None
     for parameter in config.parameters:
         try:
             ParameterSpace(model, [parameter.name])
