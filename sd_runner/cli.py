@@ -100,7 +100,7 @@ def _parallel_options(command):
     command = click.option(
         "--scheduler", default=None,
         help="Address of a Dask scheduler (tcp://host:port) to run the ensembles on; refused "
-        f"unless a scheduler with workers answers there within {SCHEDULER_TIMEOUT:g} s.",
+        f"unless a scheduler with workers answers there within {SCHEDULER_TIMEOUT:g} seconds.",
     )(command)
     return click.option(
         "--workers", type=int, default=None,

@@ -401,4 +401,4 @@ def test_a_scheduler_without_workers_is_refused():
 def test_the_scheduler_option_states_its_timeout():
     for command in ("compare", "sensitivity"):
         result = CliRunner().invoke(cli, [command, "--help"])
-        assert f"within {limits.SCHEDULER_TIMEOUT:g} s" in " ".join(result.output.split())
+        assert f"within {limits.SCHEDULER_TIMEOUT:g} seconds" in " ".join(result.output.split())
