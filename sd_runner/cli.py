@@ -9,7 +9,7 @@ import sys
 import click
 
 from sd_runner import __version__
-from sd_runner.errors import InputError, RunError, SDRunnerError
+from sd_runner.errors import ArgumentError, InputError, RunError, SDRunnerError
 
 
 class BadInput(click.ClickException):
@@ -25,6 +25,9 @@ def _errors_as_messages(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except ArgumentError as exc:
+            raise BadInput(exc.for_option(_OPTION_OF.get(exc.argument, "--" + exc.argument
+                                                         .replace("_", "-")))) from None
         except InputError as exc:
             raise BadInput(str(exc)) from None
         except (RunError, SDRunnerError) as exc:
@@ -36,8 +39,22 @@ def _errors_as_messages(command):
             sys.exit(1)
         except OSError as exc:
             raise click.ClickException(f"{exc.filename or ''}: {exc.strerror or exc}") from None
+        except (MemoryError, OverflowError, RecursionError) as exc:
+            # The sizes are checked up front; should an estimate miss, still say it in a line.
+            kind, what = next((k, w) for k, w in _RESOURCE_FAILURES.items()
+                              if isinstance(exc, k))
+            detail = (str(exc).splitlines() or [""])[0]
+            raise click.ClickException(f"{what} ({kind.__name__}: {detail}); give smaller "
+                                       "sizes or simpler input") from None
 
     return wrapper
+
+
+#: Library arguments whose option is not ``--`` and the argument's name.
+_OPTION_OF = {"samples": "--n"}
+
+_RESOURCE_FAILURES = {MemoryError: "out of memory", OverflowError: "a number grew too large",
+                      RecursionError: "input nested too deeply"}
 
 
 def _engine_option(command):
@@ -78,13 +95,17 @@ def _chosen_fit(fit_path, uncalibrated) -> str:
 
 
 def _parallel_options(command):
+    from sd_runner.limits import SCHEDULER_TIMEOUT, WORKERS_PER_CORE
+
     command = click.option(
         "--scheduler", default=None,
-        help="Address of a Dask scheduler (tcp://host:port) to run the ensembles on.",
+        help="Address of a Dask scheduler (tcp://host:port) to run the ensembles on; refused "
+        f"unless a scheduler with workers answers there within {SCHEDULER_TIMEOUT:g} seconds.",
     )(command)
     return click.option(
         "--workers", type=int, default=None,
-        help="Local processes for the ensembles; default: one per core for large ones.",
+        help="Local processes for the ensembles; default: one per core for large ones; at "
+        f"most {WORKERS_PER_CORE} per core.",
     )(command)
 
 
@@ -113,8 +134,9 @@ def _scenario_file(name: str) -> str | None:
 
 
 def _check_workers(workers) -> None:
-    if workers is not None and workers < 1:
-        raise InputError(f"--workers {workers}: give 1 or more processes")
+    from sd_runner import limits
+
+    limits.check_workers("workers", workers)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -174,9 +196,10 @@ def run(scenario, out, engine, fit_path, uncalibrated):
               "dominate each cluster, when, and how each scenario shifts them.")
 @click.option("--loop-window", type=float, default=2.0, show_default=True,
               help="Years per window over which loop dominance is judged (with --loops).")
-@click.option("--uncertainty", "members", type=int, default=0,
-              help="Also run every scenario over this many parameter sets (common to all "
-              "scenarios): bands, probabilities of beating the baseline, lever effects.")
+@click.option("--uncertainty", "members", type=int, default=None,
+              help="Also run every scenario over this many parameter sets, 1 or more "
+              "(common to all scenarios): bands, probabilities of beating the baseline, lever "
+              "effects. Sizes this machine cannot hold are refused before anything runs.")
 @click.option("--sample", type=click.Choice(["posterior", "priors"]), default="posterior",
               show_default=True,
               help="Draw the parameter sets from the fit's posterior sample or from the "
@@ -215,7 +238,7 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
                                 factors_path=factors_path)
     if comparison.uncertainty is not None and comparison.uncertainty.excluded:
         click.echo(f"warning: {comparison.uncertainty.exclusion_note()}", err=True)
-    seeds = {"parameter sets": seed} if members else {}
+    seeds = {"parameter sets": seed} if members is not None else {}
     manifest = runner.output_manifest(_invocation(), fit, engine,
                                       [run.scenario for run in comparison.runs], seeds)
     if out_dir:

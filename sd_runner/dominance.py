@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sd_runner import limits
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError, RunError
 from sd_runner.loops import Loop
@@ -246,8 +247,9 @@ def dominant_periods(scores: LoopScores, window: float = 1.0) -> list[DominantPe
     reaches it with the larger sum dominates (the rule of Schoenberg et al. 2020, as Simlin
     applies it). Consecutive windows with the same dominating loops merge into one period.
     """
-    if not (np.isfinite(window) and window > 0):
-        raise InputError(f"window {window} must be a positive number of years")
+    # Shorter windows than the saved interval hold no scores, and would be too many to list.
+    limits.check_window("window", window, float(scores.times[1] - scores.times[0]),
+                        float(scores.times[-1] - scores.times[0]))
     times = scores.times[1:]  # the initial time has no scores
     relative = scores.relative[1:]
     # Windows (edge, edge + window] from the initial time; the score at t covers the step

@@ -15,3 +15,15 @@ class RunError(SDRunnerError):
 
 class OutputError(SDRunnerError):
     """Writing an output failed (disk full, no permission): nothing was written (exit code 1)."""
+class ArgumentError(InputError):
+    """A size, seed or address out of range. The message names the library's argument; the
+    CLI names its option instead (:meth:`for_option`)."""
+
+    def __init__(self, argument: str, value, problem: str):
+        self.argument, self.value, self.problem = argument, value, problem
+        super().__init__(f"{argument}={value!r}: {problem}")
+
+    def for_option(self, option: str) -> str:
+        """The message with the command-line option in place of the argument."""
+        shown = repr(self.value) if isinstance(self.value, str) else self.value
+        return f"{option} {shown}: {self.problem}"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sd_runner import __version__, resources
+from sd_runner import __version__, limits, resources
 from sd_runner.comparison import Comparison, compare_runs
 from sd_runner.errors import InputError
 from sd_runner.levers import Lever, load_levers
@@ -96,7 +95,7 @@ def fit_label(fit: str) -> str:
 
 def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
             fit: str = CALIBRATED, loops: bool = False,
-            loop_window: float = DEFAULT_WINDOW, uncertainty: int = 0,
+            loop_window: float = DEFAULT_WINDOW, uncertainty: int | None = None,
             sample: str = "posterior", seed: int = DEFAULT_SEED,
             workers: int | None = None, scheduler: str | None = None,
             factors_path: str | None = None) -> Comparison:
@@ -105,17 +104,26 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
     Scenarios are all read and checked before the first run, so a bad file fails at once.
     ``loops``: also score the model's feedback loops in every run (Loops That Matter) and
     find the dominant ones over windows of ``loop_window`` years. ``uncertainty``: also run
-    every scenario over that many parameter sets drawn with ``seed`` from ``sample``
-    (``"posterior"``, the fit's sample, or ``"priors"``, the settings' bounds and priors),
-    with the constants of the factors file ``factors_path``, if given, varied too.
+    every scenario over that many parameter sets (``None``: none) drawn with ``seed`` from
+    ``sample`` (``"posterior"``, the fit's sample, or ``"priors"``, the settings' bounds and
+    priors), with the constants of the factors file ``factors_path``, if given, varied too.
+    Sizes the machine cannot hold are refused before anything runs.
     """
-    if loops and not (math.isfinite(loop_window) and loop_window > 0):
-        raise InputError(f"--loop-window {loop_window}: give a positive number of years")
-    if factors_path and not uncertainty:
+    limits.check_workers("workers", workers)
+    if scheduler is not None:
+        limits.check_scheduler("scheduler", scheduler)
+    if loops:
+        model = bundled_model("fast", fit)
+        limits.check_window("loop_window", loop_window, model.control("SAVEPER"),
+                            model.control("FINAL TIME") - model.control("INITIAL TIME"))
+    if factors_path and uncertainty is None:
         raise InputError("--factors needs --uncertainty N: it says what the parameter sets vary")
-    sets = (parameter_sets(uncertainty, sample, seed, fit, factors_path) if uncertainty
-            else None)
     names = names or bundled_scenario_names()
+    sets = None
+    if uncertainty is not None:
+        _check_uncertainty_size(uncertainty, seed, len(set(names)) + 1, fit, workers,
+                                scheduler)
+        sets = parameter_sets(uncertainty, sample, seed, fit, factors_path)
     chosen = [scenario(name, engine, fit) for name in names]
     if not any(s.name == REFERENCE for s in chosen):
         chosen.insert(0, scenario(REFERENCE, engine, fit))
@@ -146,6 +154,24 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
     return dataclasses.replace(comparison, loops=scored)
 
 
+def _check_uncertainty_size(members, seed, scenarios: int, fit: str, workers, scheduler):
+    from sd_runner.engine.ensemble import PARALLEL_FROM, check_scheduler_answers
+    from sd_runner.uncertain_comparison import memory_needed
+
+    limits.check_count("uncertainty", members, "parameter sets (leave it out for none)")
+    limits.check_seed("seed", seed)
+    model = bundled_model("fast", fit)
+    needed = memory_needed(model, members, scenarios, len(KEY_OUTCOMES),
+                           len(model.subscripts["Cluster"]))
+    # A cluster's size is unknown here: only the memory of the gathered results is checked.
+    runs = 0 if scheduler else members * scenarios
+    limits.check_needs("uncertainty", members, needed, runs,
+                       limits.processes_for(members, workers, PARALLEL_FROM),
+                       "give fewer parameter sets")
+    if scheduler:
+        check_scheduler_answers(scheduler)
+
+
 def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED,
                    factors_path: str | None = None):
     """``n`` parameter sets from the fit's posterior sample or from the settings' priors,
@@ -154,8 +180,8 @@ def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED,
 
     if sample not in SOURCES:
         raise InputError(f"--sample {sample!r}: use one of {', '.join(SOURCES)}")
-    if seed < 0:
-        raise InputError(f"--seed {seed} must be 0 or more")
+    limits.check_count("n", n, "parameter sets")
+    limits.check_seed("seed", seed)
     factors = _factors(factors_path, fit) if factors_path else None
     if sample == "priors":
         sets = prior_sets(_calibration_config(), n, seed)
@@ -240,8 +266,8 @@ def calibrate(config_path: str | None, data_path: str | None, method: str | None
     if method is not None and method not in METHODS:
         raise InputError(f"--method {method!r} is not an optimiser; use one of "
                          f"{', '.join(METHODS)}")
-    if seed is not None and seed < 0:
-        raise InputError(f"--seed {seed} must be 0 or more")
+    if seed is not None:  # emcee seeds numpy's legacy generator, which takes 32 bits
+        limits.check_seed("seed", seed, limits.LEGACY_SEED_MAX)
     data, data_label = input_file(data_path, "observations", "--data")
     settings, settings_label = input_file(config_path, "settings", "--config")
     observations = load_observations(data)
@@ -329,16 +355,25 @@ def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
     """Sobol or Morris indices of ``outcomes`` in ``year`` for every estimated parameter,
     uniform within its declared bounds (or the factors of ``factors_path``), in runs of one
     scenario."""
-    from sd_runner.sensitivity import analyse
+    from sd_runner.engine.ensemble import check_scheduler_answers
+    from sd_runner.sensitivity import analyse, check_size
     from sd_runner.uncertainty import estimated_factors, expand_outcomes, outcome_function
 
-    if seed < 0:
-        raise InputError(f"--seed {seed} must be 0 or more")
+    limits.check_workers("workers", workers)
+    if scheduler is not None:
+        limits.check_scheduler("scheduler", scheduler)
+    limits.check_seed("seed", seed)
     model = bundled_model("fast", fit)
     chosen = scenario(scenario_name, "fast", fit)
     targets = expand_outcomes(model, outcomes or list(DEFAULT_SENSITIVITY_OUTCOMES), year)
     factors = (_factors(factors_path, fit) if factors_path
                else estimated_factors(_calibration_config()))
+    run_bytes = limits.ensemble_bytes(1, len(model.kernel.compiled.constant_defaults),
+                                      len(model.time_axis().times), len(targets))
+    check_size("samples", method, samples, len(factors.names), len(targets), second_order,
+               workers, run_bytes, chunk_size)
+    if scheduler:
+        check_scheduler_answers(scheduler)
     evaluate = outcome_function(model, factors.names, targets, scenario_params(chosen, model),
                                 workers=workers, scheduler=scheduler)
     return analyse(evaluate, factors, [t.label for t in targets], method, samples, seed,

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sd_runner.errors import InputError
+from sd_runner import limits
+from sd_runner.errors import ArgumentError, InputError
 
 METHODS = ("sobol", "morris")
 
@@ -26,6 +27,9 @@ MORRIS_LEVELS = 4
 
 #: Analyses of at least this many runs compute their outcomes' indices in parallel.
 PARALLEL_FROM = 20_000
+
+#: Bootstrap resamples of SALib's Sobol confidence intervals (its default).
+SOBOL_RESAMPLES = 100
 
 Evaluate = Callable[[np.ndarray], np.ndarray]
 Progress = Callable[[int, int], None]
@@ -105,11 +109,8 @@ def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: s
         ``PARALLEL_FROM`` runs. Each outcome's bootstrap is seeded alike, so the indices do
         not depend on it.
     """
-    if method not in METHODS:
-        raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
-    if n < 2 or (method == "sobol" and n & (n - 1)):
-        raise InputError(f"--n {n}: Sobol needs a power of 2 base samples (e.g. 1024), "
-                         "Morris at least 2 trajectories")
+    check_size("n", method, n, len(factors.names), len(outcomes), second_order, workers)
+    limits.check_seed("seed", seed)
     if chunk_size < 1:
         raise InputError(f"chunk size {chunk_size} must be at least 1")
     problem = factors.problem()
@@ -137,6 +138,42 @@ def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: s
     table = pd.DataFrame(rows, columns=["outcome", "factor", "other", "index", "value",
                                         "confidence"])
     return SensitivityResult(method, factors, tuple(outcomes), len(x), table)
+
+
+def runs_needed(method: str, n: int, factors: int, second_order: bool = True) -> int:
+    """Model evaluations of an analysis of ``n`` base samples (Sobol) or trajectories
+    (Morris) of ``factors`` factors."""
+    if method == "sobol":
+        return n * (2 * factors + 2 if second_order else factors + 2)
+    return n * (factors + 1)
+
+
+def check_size(argument: str, method: str, n, factors: int, outcomes: int,
+               second_order: bool = True, workers: int | None = None,
+               run_bytes: int = 0, chunk_size: int = 32768) -> None:
+    """Refuse ``n`` (named ``argument``) unless the method takes it and this machine can hold
+    the analysis: the sample, the outcomes, one chunk of runs of ``run_bytes`` each, and the
+    bootstrap of every process computing indices (a copy of the sample each)."""
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
+    limits.check_workers("workers", workers)
+    what = "base samples (a power of 2)" if method == "sobol" else "trajectories"
+    n = limits.check_count(argument, n, what, minimum=2)
+    if method == "sobol" and n & (n - 1):
+        raise ArgumentError(argument, n, "give a power of 2 base samples (e.g. 1024): Sobol's "
+                            "sequence needs one")
+    runs = runs_needed(method, n, factors, second_order)
+    processes = min(workers or ((os.cpu_count() or 1) if runs >= PARALLEL_FROM else 1),
+                    outcomes)
+    if method == "sobol":  # SALib's resampled row numbers and the outputs they pick
+        bootstrap = n * SOBOL_RESAMPLES * 8 + 2 * runs
+    else:
+        bootstrap = 4 * runs
+    copies = processes * (bootstrap + (2 * runs * factors if processes > 1 else 0))
+    needed = (limits.FLOAT_BYTES * (2 * runs * factors + runs * outcomes + copies)
+              + min(runs, chunk_size) * run_bytes)
+    limits.check_needs(argument, n, needed, runs, workers or os.cpu_count() or 1,
+                       f"give fewer {what.split(' (')[0]}")
 
 
 def _evaluate_in_chunks(evaluate: Evaluate, x: np.ndarray, outcomes: int, chunk_size: int,
@@ -177,7 +214,9 @@ def _indices(method, problem, x, y, outcome, second_order, seed) -> list[dict]:
     if method == "sobol":
         from SALib.analyze import sobol
 
-        result = sobol.analyze(problem, y, calc_second_order=second_order, seed=seed)
+        # A Generator, not the int: SALib leaves its bootstrap unseeded for seed 0.
+        result = sobol.analyze(problem, y, calc_second_order=second_order,
+                               seed=np.random.default_rng(seed))
         for index in ("S1", "ST"):
             for i, name in enumerate(names):
                 rows.append({"outcome": outcome, "factor": name, "other": "", "index": index,

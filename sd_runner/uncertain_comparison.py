@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sd_runner import limits
 from sd_runner.breaches import Breach
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.engine.fast import FastModel
@@ -148,6 +149,17 @@ class UncertainComparison:
                                         if better else np.nan)})
         return pd.DataFrame(rows, columns=["scenario", "outcome", "cluster", "year", "mean",
                                            "p05", "p50", "p95", "probability"])
+
+
+def memory_needed(model: FastModel, members: int, scenarios: int, outcomes: int,
+                  clusters: int) -> int:
+    """Rough peak bytes of :func:`compare_uncertain`: the parameter sets (at most one column
+    per constant), one scenario's ensemble at a time, and every scenario's members in
+    :data:`EFFECT_YEAR`."""
+    constants = len(model.kernel.compiled.constant_defaults)
+    columns = outcomes * clusters
+    return (limits.ensemble_bytes(members, constants, len(model.time_axis().times), columns)
+            + limits.FLOAT_BYTES * members * (constants + scenarios * columns))
 
 
 def compare_uncertain(model: FastModel, scenarios: list[Scenario], sets: ParameterSets,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sd_runner import limits
 from sd_runner.breaches import Breach
 from sd_runner.calibration.config import CalibrationConfig
 from sd_runner.engine.ensemble import run_ensemble
@@ -41,7 +42,7 @@ def estimated_factors(config: CalibrationConfig) -> Factors:
 def posterior_sets(sample, n: int, seed: int) -> ParameterSets:
     """``n`` rows of a fit's posterior sample (a DataFrame, one set per row), drawn with
     ``seed``: without replacement when the sample is large enough, with it otherwise."""
-    _check_count(n)
+    _check_count(n, seed)
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(sample), size=n, replace=n > len(sample))
     return ParameterSets(tuple(sample.columns), sample.to_numpy(dtype=float)[rows],
@@ -53,7 +54,7 @@ def prior_sets(config: CalibrationConfig, n: int, seed: int) -> ParameterSets:
     truncated to its bounds) where it has one, uniform within its bounds otherwise."""
     from scipy.stats import truncnorm
 
-    _check_count(n)
+    _check_count(n, seed)
     rng = np.random.default_rng(seed)
     columns = []
     for parameter in config.parameters:
@@ -81,9 +82,9 @@ def with_factors(sets: ParameterSets, factors: Factors) -> ParameterSets:
                          f"{sets.source} and a factors file", sets.seed)
 
 
-def _check_count(n: int) -> None:
-    if n < 1:
-        raise InputError(f"--uncertainty {n}: give the number of parameter sets, 1 or more")
+def _check_count(n: int, seed: int) -> None:
+    limits.check_count("n", n, "parameter sets")
+    limits.check_seed("seed", seed)
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def test_calibrate_with_differential_evolution_reaches_the_same_optimum(quick_co
 
 @pytest.mark.parametrize("args, expected", [
     (("--method", "simplex"), "--method 'simplex' is not an optimiser"),
-    (("--seed", "-3"), "--seed -3 must be 0 or more"),
+    (("--seed", "-3"), "--seed -3: give a whole number from 0 to 4294967295"),
     (("--data", "missing.csv"), "missing.csv: observation file not found"),
     (("--config", "missing.toml"), "missing.toml: calibration settings file not found"),
 ])

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sd_runner.calibration.config import CalibrationConfig
+from sd_runner import limits
+from sd_runner.calibration.config import CalibrationConfig, check_effort
 from sd_runner.calibration.optimize import Optimum, fit
 from sd_runner.calibration.problem import CalibrationProblem, Skipped
 from sd_runner.calibration.statistics import statistics_table
@@ -129,10 +130,12 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
         ``progress(stage, done, total)`` for ``"fit"``, ``"profiles"`` and ``"mcmc"``.
     """
     method = method or config.method
-    seed = config.seed if seed is None else seed
+    seed = config.seed if seed is None else limits.check_seed("seed", seed,
+                                                              limits.LEGACY_SEED_MAX)
     seconds = {}
     clock = time.perf_counter()
     problem = CalibrationProblem(model, config, observations)
+    check_effort(config, method, problem.run_bytes(), uncertainty)
     optimum = fit(problem, method, seed, config.starts, config.max_evaluations,
                   lambda done, total: progress("fit", done, total), config.generations)
     seconds["fit"] = time.perf_counter() - clock

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from sd_runner import limits
 from sd_runner.errors import InputError
 from sd_runner.observations import Observation
 from sd_runner.tomlfile import TomlFile
@@ -164,11 +165,13 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
         raise source.error("parameters", "no parameters to estimate; list at least one")
     _refuse_overlaps(source, [p.name for p in parameters])
 
-    def integer(table, key, default, low, where):
+    def integer(table, key, default, low, where, high=None):
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise source.error(key, f"{key} must be a whole number of at least {low}, not "
                                f"{value!r}", where)
+        if high is not None and value > high:
+            raise source.error(key, f"{key} {value} must be at most {high}", where)
         return value
 
     confidence = source.number(uncertainty.get("confidence", 0.95), "confidence", "confidence")
@@ -188,6 +191,11 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
     if burn >= steps:
         raise source.error("mcmc_burn", f"mcmc_burn {burn} must be below mcmc_steps {steps}",
                            "uncertainty")
+    thin = integer(uncertainty, "mcmc_thin", 10, 1, "uncertainty")
+    if thin > steps - burn:
+        raise source.error("mcmc_thin", f"mcmc_thin {thin} keeps no step of the "
+                           f"{steps - burn} after burn-in; give at most {steps - burn}",
+                           "uncertainty")
     from sd_runner.calibration.optimize import METHODS
 
     method = source.text_field(fit.get("method", "least-squares"), "method", "method")
@@ -199,7 +207,7 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
         digest=hashlib.sha256(source.text.encode()).hexdigest(),
         final_time=source.number(fit.get("final_time"), "final_time", "final_time"),
         method=method,
-        seed=integer(fit, "seed", 0, 0, "fit"),
+        seed=integer(fit, "seed", 0, 0, "fit", limits.LEGACY_SEED_MAX),
         starts=integer(fit, "starts", 16, 1, "fit"),
         max_evaluations=integer(fit, "max_evaluations", 400, 10, "fit"),
         generations=integer(fit, "generations", 100, 1, "fit"),
@@ -212,7 +220,7 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
         mcmc_walkers=walkers,
         mcmc_steps=steps,
         mcmc_burn=burn,
-        mcmc_thin=integer(uncertainty, "mcmc_thin", 10, 1, "uncertainty"),
+        mcmc_thin=thin,
         sample_size=integer(uncertainty, "sample_size", 1000, 1, "uncertainty"),
     )
 
@@ -352,10 +360,16 @@ def _refuse_overlaps(source: TomlFile, names: list[str]) -> None:
 
 
 def check_against_model(config: CalibrationConfig, model) -> None:
-    """Every estimated parameter must be a constant of ``model``, with bounds within the range
-    the ``.mdl`` declares for it; the error names the line."""
+    """``final_time`` must make a run ``model`` can take, and every estimated parameter must be
+    a constant of it, with bounds within the range the ``.mdl`` declares for it; the error
+    names the line."""
     from sd_runner.engine.ensemble import ParameterSpace
 
+    try:
+        model.time_axis(final_time=config.final_time)
+    except InputError as exc:
+        source = TomlFile(config.path, "calibration settings file")
+        raise source.error("final_time", f"final_time {config.final_time:g}: {exc}") from None
     for parameter in config.parameters:
         try:
             ParameterSpace(model, [parameter.name])
@@ -370,3 +384,49 @@ def check_against_model(config: CalibrationConfig, model) -> None:
             raise source.error(parameter.name, f"{parameter.name}: bounds [{parameter.lower:g}, "
                                f"{parameter.upper:g}] reach outside the range the model "
                                f"declares ({problem}); keep them inside it")
+
+
+#: Members of a differential-evolution population per estimated parameter (see optimize).
+EVOLUTION_POPSIZE = 15
+
+
+def check_effort(config: CalibrationConfig, method: str, run_bytes: int,
+                 uncertainty: bool = True) -> None:
+    """Refuse settings whose worst case this machine cannot meet (see
+    :mod:`sd_runner.limits`): the fit's runs, the MCMC sample's runs and chain, and the batch
+    of runs one step simulates together (``run_bytes`` each). The error names the keys.
+    """
+    d = len(config.parameters)
+    search = config.max_evaluations * (d + 2)  # each iteration: a run and a Jacobian batch
+    if method == "differential-evolution":
+        what = (f"the fit (generations {config.generations}, max_evaluations "
+                f"{config.max_evaluations})")
+        runs = (config.generations + 1) * EVOLUTION_POPSIZE * d + search
+        batch = EVOLUTION_POPSIZE * d
+    else:
+        what = f"the fit (starts {config.starts}, max_evaluations {config.max_evaluations})"
+        runs = (config.starts + 1) * search
+        batch = d + 1
+    needed = batch * run_bytes + limits.FLOAT_BYTES * 3 * (config.starts + 1) * d
+    _refuse_beyond(config, "fit", what, needed, runs, "lower them")
+    if not uncertainty:
+        return
+    walkers, steps = config.mcmc_walkers, config.mcmc_steps
+    kept = (steps - config.mcmc_burn) // config.mcmc_thin * walkers
+    # emcee keeps every step's positions and log-probabilities; the kept part is copied twice
+    chain = limits.FLOAT_BYTES * (steps * walkers * (d + 1) + 2 * kept * d)
+    _refuse_beyond(config, "uncertainty", f"the MCMC sample (mcmc_walkers {walkers}, "
+                   f"mcmc_steps {steps})", chain + walkers * run_bytes, walkers * steps,
+                   "give fewer walkers or steps")
+
+
+def _refuse_beyond(config, table: str, what: str, needed: int, runs: int, fix: str) -> None:
+    problem = limits.shortfall(needed, runs)
+    if problem is None:
+        return
+    message = f"{what}, at worst, {problem}; {fix}"
+    try:
+        source = TomlFile(config.path, "calibration settings file")
+    except InputError:  # the file changed since it was read: name it without a line
+        raise InputError(f"{config.path}: {message}") from None
+    raise source.error(table, message)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from sd_runner import limits
 from sd_runner.calibration.config import CalibrationConfig, SeriesMap
 from sd_runner.engine.ensemble import ParameterSpace
 from sd_runner.engine.fast import FastModel
@@ -181,6 +182,12 @@ class CalibrationProblem:
     def start(self) -> np.ndarray:
         """The model's values of the estimated parameters, clipped into the bounds."""
         return np.clip(self.current, self.lower, self.upper)
+
+    def run_bytes(self) -> int:
+        """Memory one parameter set takes in a batch: its constants, its saved series and
+        the rows' weights over time."""
+        return limits.FLOAT_BYTES * (len(self.base) + len(self.axis.times)
+                                     * (len(self.columns) + self.n_rows))
 
     def simulate(self, theta: np.ndarray) -> np.ndarray:
         """Simulated values of every target row, in data units: ``[member, row]``."""

@@ -12,14 +12,17 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import os
+import socket
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from sd_runner import limits
 from sd_runner.breaches import Breach, first_breaches
 from sd_runner.engine.fast import FastModel, TimeAxis, _load_kernel, every_step
-from sd_runner.errors import InputError, RunError
+from sd_runner.errors import ArgumentError, InputError, RunError
 
 #: Ensembles smaller than this run in one process by default.
 PARALLEL_FROM = 4096
@@ -137,13 +140,17 @@ def run_ensemble(
         finite) stops the ensemble with a :class:`RunError` naming it; ``"keep"``: the
         members' first breaches are returned in ``breaches`` for the caller to report and
         exclude (their values are kept as they came out).
+        An address where no scheduler with workers answers within
+        :data:`~sd_runner.limits.SCHEDULER_TIMEOUT` seconds is refused.
     """
     if breaches not in ("raise", "keep"):
         raise ValueError(f"breaches={breaches!r}: use 'raise' or 'keep'")
     if chunk_size < 1:
         raise InputError(f"chunk size {chunk_size} must be at least 1")
+    limits.check_workers("workers", workers)
+    if scheduler is not None:
+        limits.check_scheduler("scheduler", scheduler)
     space = ParameterSpace(model, names)
-    consts = space.constants(values, model.constants_vector(base_params))
     columns = model.expand_columns(variables)
     targets = model._column_slots(columns)
     if any(isinstance(t, str) for t in targets):
@@ -151,6 +158,12 @@ def run_ensemble(
     out_slots = np.asarray(targets, dtype=np.int64)
     axis = model.time_axis(time_step, saveper, final_time)
     check = RangeCheck.build(model, axis, out_slots)
+    members = len(values)
+    limits.check_needs("len(values)", members, limits.ensemble_bytes(
+        members, len(model.kernel.compiled.constant_defaults), len(axis.times), len(columns)),
+        0 if scheduler else members, limits.processes_for(members, workers, PARALLEL_FROM),
+        "run fewer parameter sets, or keep fewer variables or saved times")
+    consts = space.constants(values, model.constants_vector(base_params))
     chunks = [consts[i:i + chunk_size] for i in range(0, len(consts), chunk_size)]
     key = model.kernel.key
     _KERNELS[key] = model.kernel.module
@@ -261,8 +274,10 @@ def _run_dask(address: str, source: str, key: str, chunks, axis, out_slots, chec
     except ImportError:  # declared as a dependency; kept explicit for a clear message
         raise InputError("a Dask scheduler was given but dask.distributed is not installed; "
                          "pip install 'dask[distributed]'") from None
+    check_scheduler_answers(address)
+    timeout = f"{limits.SCHEDULER_TIMEOUT:g}s"
     try:
-        client = Client(address, timeout="10s", set_as_default=False)
+        client = Client(address, timeout=timeout, set_as_default=False)
     except OSError as exc:
         raise InputError(f"cannot reach the Dask scheduler at {address} ({exc}); check the "
                          "address") from None
@@ -271,3 +286,52 @@ def _run_dask(address: str, source: str, key: str, chunks, axis, out_slots, chec
                                  pure=False)
                    for chunk in chunks]
         return client.gather(futures)
+
+
+def check_scheduler_answers(address: str, argument: str = "scheduler") -> None:
+    """Refuse ``address`` unless a Dask scheduler with workers answers there within
+    :data:`~sd_runner.limits.SCHEDULER_TIMEOUT` seconds.
+
+    Dask's own client waits without end for a server that accepts and stays silent, and
+    allocates whatever length a server that writes something else announces; this asks the
+    scheduler who it is first, under a deadline, in a thread of its own (a notebook's event
+    loop may be running in this one).
+    """
+    host, port = limits.check_scheduler(argument, address)
+    timeout = limits.SCHEDULER_TIMEOUT
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as exc:
+        raise ArgumentError(argument, address, f"nothing answers there ({exc.strerror or exc})"
+                            "; start the scheduler or check the address") from None
+    answer: dict = {}
+    thread = threading.Thread(target=_ask_identity, args=(address, timeout, answer),
+                              daemon=True)
+    thread.start()
+    thread.join(timeout)
+    reply = answer.get("reply")
+    if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
+        raise ArgumentError(argument, address, f"no Dask scheduler answered within "
+                            f"{timeout:g} s (something else listens there); check the address")
+    if not reply.get("workers"):
+        raise ArgumentError(argument, address, "the Dask scheduler there has no workers; "
+                            f"start some (dask worker {address}) and try again")
+
+
+def _ask_identity(address: str, timeout: float, answer: dict) -> None:
+    import asyncio
+
+    from distributed.comm import connect
+
+    async def ask():
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity", "reply": True})
+            return await comm.read()
+        finally:
+            comm.abort()
+
+    try:
+        answer["reply"] = asyncio.run(asyncio.wait_for(ask(), timeout))
+    except Exception:  # noqa: BLE001 - whatever the server sent, it is not a scheduler
+        pass

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sd_runner import cache, resources
+from sd_runner import cache, limits, resources
 from sd_runner.engine import runtime
 from sd_runner.engine.compiler import CompiledModel, UnsupportedModelError, compile_mdl
 from sd_runner.errors import InputError
@@ -52,6 +52,11 @@ class TimeAxis:
             raise InputError(f"TIME STEP ({step}) and SAVEPER ({saveper}) must be positive")
         if final < initial:
             raise InputError(f"FINAL TIME ({final}) is before INITIAL TIME ({initial})")
+        if not (final - initial) / step <= limits.MAX_TIME_STEPS:  # also refuses inf and NaN
+            raise InputError(f"{initial:g} to {final:g} in steps of {step:g} is "
+                             f"{(final - initial) / step:.3g} steps, more than the "
+                             f"{limits.MAX_TIME_STEPS:.0e} a run may take; shorten the run or "
+                             "lengthen the step")
         precision = step * 1e-5
         times = [initial]
         now = initial
