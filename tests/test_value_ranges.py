@@ -330,13 +330,17 @@ def test_distinct_elements_of_one_variable_may_be_estimated(observations):
 # ---------------------------------------------------------------------- byte-order mark
 def test_toml_files_starting_with_a_byte_order_mark_are_read(model, levers, plain, tmp_path,
                                                              observations):
-    def with_bom(source, name):
+    def with_bom(source, name, rename=None):
+        text = source.read_text(encoding="utf-8")
+        if rename:  # a user file may not take a bundled scenario's name
+            text = text.replace(f'name = "{rename[0]}"', f'name = "{rename[1]}"')
         path = tmp_path / name
-        path.write_bytes((BOM + source.read_text(encoding="utf-8")).encode("utf-8"))
+        path.write_bytes((BOM + text).encode("utf-8"))
         return path
 
-    scenario = with_bom(resources.scenarios_dir() / "domestic-value-chain.toml", "s.toml")
-    assert load_scenario(scenario, levers, model).name == "domestic-value-chain"
+    scenario = with_bom(resources.scenarios_dir() / "domestic-value-chain.toml", "s.toml",
+                        rename=("domestic-value-chain", "my-chain"))
+    assert load_scenario(scenario, levers, model).name == "my-chain"
     assert list(load_levers(with_bom(resources.levers_path(), "levers.toml"))) == list(levers)
     factors = with_bom(resources.model_path().with_name("assumed_factors.toml"), "f.toml")
     assert "Patent Yield" in load_factors(factors, model).names
