@@ -139,7 +139,57 @@ def _check_workers(workers) -> None:
     limits.check_workers("workers", workers)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneValuePerOption(click.Command):
+    """A command that refuses an option given twice: click would keep the last value
+    silently (``--out a.csv --out b.csv`` writes only b.csv)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        by_name = {name: param for param in self.params if isinstance(param, click.Option)
+                   and not (param.multiple or param.count or param.is_flag)
+                   for name in param.opts}
+        seen: dict[str, str] = {}
+        index = 0
+        while index < len(args) and args[index] != "--":
+            name, has_value, _ = args[index].partition("=")
+            param = by_name.get(name)
+            given = args[index] if has_value or param is None \
+                else " ".join(args[index:index + 2])
+            index += 1 if has_value or param is None else 2  # skip the option's value
+            if param is None:
+                continue
+            if param.name in seen:
+                raise click.UsageError(f"{name} is given twice ({seen[param.name]} and "
+                                       f"{given}); give it once", ctx)
+            seen[param.name] = given
+        return super().parse_args(ctx, args)
+
+
+class _OneLineErrors(click.Group):
+    """The command group: usage errors (an unknown option, a value of the wrong type) are one
+    line with exit code 2, like every other bad input, instead of click's usage block."""
+
+    command_class = _OneValuePerOption
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as exc:
+            hint = (f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else "")
+            click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sd-runner")
 def cli():
     """Value-chain capture of Zhejiang's clusters: run and compare the paper's policy levers."""
@@ -531,3 +581,7 @@ def main() -> None:
     except Exception as exc:  # a bug: still one line, exit 1
         click.echo(f"Error: internal failure ({type(exc).__name__}: {exc})", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

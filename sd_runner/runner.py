@@ -109,13 +109,14 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
     priors), with the constants of the factors file ``factors_path``, if given, varied too.
     Sizes the machine cannot hold are refused before anything runs.
     """
+    # Every option is checked, also one the run will not use: a mistake is still a mistake.
     limits.check_workers("workers", workers)
     if scheduler is not None:
         limits.check_scheduler("scheduler", scheduler)
-    if loops:
-        model = bundled_model("fast", fit)
-        limits.check_window("loop_window", loop_window, model.control("SAVEPER"),
-                            model.control("FINAL TIME") - model.control("INITIAL TIME"))
+    limits.check_seed("seed", seed)
+    model = bundled_model("fast", fit)
+    limits.check_window("loop_window", loop_window, model.control("SAVEPER"),
+                        model.control("FINAL TIME") - model.control("INITIAL TIME"))
     if factors_path and uncertainty is None:
         raise InputError("--factors needs --uncertainty N: it says what the parameter sets vary")
     names = names or bundled_scenario_names()

@@ -17,7 +17,7 @@ from sd_runner.breaches import Breach
 from sd_runner.calibration.config import CalibrationConfig
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.engine.fast import FastModel
-from sd_runner.errors import InputError
+from sd_runner.errors import ArgumentError, InputError
 from sd_runner.sensitivity import Factors
 
 SOURCES = ("posterior", "priors")
@@ -168,6 +168,6 @@ class ModelOutcomes:
 def _saved_index(times: np.ndarray, year: float) -> int:
     index = int(np.argmin(np.abs(times - year)))
     if abs(times[index] - year) > 1e-9:
-        raise InputError(f"year {year:g} is not a saved time of the model (every "
-                         f"{times[1] - times[0]:g} years from {times[0]:g}); give one that is")
+        raise ArgumentError("year", year, f"not a saved time of the model (every "
+                            f"{times[1] - times[0]:g} years from {times[0]:g}); give one that is")
     return index

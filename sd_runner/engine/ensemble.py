@@ -312,7 +312,7 @@ def check_scheduler_answers(address: str, argument: str = "scheduler") -> None:
     reply = answer.get("reply")
     if not isinstance(reply, dict) or reply.get("type") != "Scheduler":
         raise ArgumentError(argument, address, f"no Dask scheduler answered within "
-                            f"{timeout:g} s (something else listens there); check the address")
+                            f"{timeout:g} s; check the address and that a scheduler runs there")
     if not reply.get("workers"):
         raise ArgumentError(argument, address, "the Dask scheduler there has no workers; "
                             f"start some (dask worker {address}) and try again")

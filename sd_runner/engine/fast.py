@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import shutil
@@ -355,12 +356,27 @@ class FastModel(SDModel):
         columns = []
         for variable in variables:
             canonical, keys = self.select(variable, self.kernel.compiled.slots)
-            if not keys and ("[" in variable or canonical.upper() not in (
-                    "INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")):
+            if not keys and "[" in variable:
+                raise self._no_such_element(variable, canonical)
+            if not keys and canonical.upper() not in (
+                    "INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER"):
                 raise InputError(f"the fast engine cannot return {variable!r}")
             columns += [f"{canonical}[{','.join(c)}]" if c else canonical
                         for _, c in keys] or [canonical]
         return columns
+
+    def _no_such_element(self, label: str, canonical: str) -> InputError:
+        """The error for ``Name[Element]`` whose element ``Name`` does not have, with the
+        nearest of those it has as the fix."""
+        elements = [",".join(c) for name, c in self.kernel.compiled.slots
+                    if name == canonical and c]
+        if not elements:
+            return InputError(f"{canonical} has no subscripts; write {canonical!r} alone")
+        wanted = label.partition("[")[2].rstrip().removesuffix("]").strip()
+        nearest = difflib.get_close_matches(wanted, elements, n=1, cutoff=0.5)
+        fix = (f"did you mean '{canonical}[{nearest[0]}]'?" if nearest
+               else f"give one of {', '.join(elements)}")
+        return InputError(f"{label!r}: {canonical} has no element {wanted!r}; {fix}")
 
     def time_axis(self, time_step=None, saveper=None, final_time=None) -> TimeAxis:
         """The time axis of a run with the given overrides."""
