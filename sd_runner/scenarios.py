@@ -15,6 +15,10 @@ A scenario file is TOML::
 
     [constants]                   # any model constant, by its Vensim name
     "Buyer Squeeze Strength" = 0.5
+
+Each value is set once: a constant named twice (by case, or as a whole variable and one of its
+elements) is refused, and so is a constant that a pulled lever sets (give it in the lever's
+``set`` table, or its ``start_year`` and ``ramp_years``).
 """
 
 from __future__ import annotations
@@ -406,8 +410,8 @@ def _constant_value(source: TomlFile, key: str, resolved: str, value: object,
 def scenario_params(scenario: Scenario, model: SDModel) -> dict[str, float | xr.DataArray]:
     """PySD parameters that put ``scenario`` into ``model``.
 
-    Whole-variable values are applied first, then single elements, so
-    ``"X[Apparel]"`` refines ``"X"`` whichever order the file gives them in.
+    Whole-variable values are applied first, then single elements, so a lever's
+    ``set`` of ``"X[Apparel]"`` refines the ``"X"`` its level gives.
     """
     assignments: dict[str, float] = {}
     for choice in scenario.levers:

@@ -1,8 +1,10 @@
 """Values the model can take: every constant of the ``.mdl`` declares its range, every value
 the project gives a constant lies inside it, and every way of setting a value (scenario
 constants, lever settings and timing, fit files, factors bounds, calibration bounds) refuses
-one outside it in one line naming the file, the line and the key. Calibration settings and
-scenarios refuse a value given twice; a TOML file may start with a byte-order mark."""
+one outside it in one line naming the file, the line and the key. Every way of setting a value
+refuses one given twice (by case, as a whole variable and one of its elements, or by a lever and
+a scenario constant); a posterior sample is strict numbers under a header; a TOML file may start
+with a byte-order mark."""
 
 from __future__ import annotations
 
