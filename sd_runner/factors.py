@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sd_runner.constant_names import overlap
 from sd_runner.engine.ensemble import ParameterSpace
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
@@ -23,6 +24,10 @@ def load_factors(path: str | Path, model: FastModel) -> Factors:
     table = source.table(source.data["factors"], "factors", "factors")
     names, bounds = [], []
     for name, raw in table.items():
+        for other in names:
+            if overlap(name, other):
+                raise source.error(name, f"{name!r} varies what {other!r} already varies; "
+                                   "give each constant (or element) once")
         entry = source.table(raw, name, f'factors."{name}"')
         source.no_unknown_keys(entry, {"bounds", "basis"}, f'[factors."{name}"]')
         pair = entry.get("bounds")

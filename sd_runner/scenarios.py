@@ -15,6 +15,10 @@ A scenario file is TOML::
 
     [constants]                   # any model constant, by its Vensim name
     "Buyer Squeeze Strength" = 0.5
+
+Each value is set once: a constant named twice (by case, or as a whole variable and one of its
+elements) is refused, and so is a constant that a pulled lever sets (give it in the lever's
+``set`` table, or its ``start_year`` and ``ramp_years``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 import xarray as xr
 
 from sd_runner import resources
+from sd_runner.constant_names import overlap
 from sd_runner.errors import InputError
 from sd_runner.levers import Lever, load_levers
 from sd_runner.model import SDModel
@@ -163,11 +168,13 @@ def load_scenario(name_or_path: str | Path, levers: dict[str, Lever], model: SDM
             raise source.error(lever_id, f"unknown lever {lever_id!r}; levers are: "
                                f"{', '.join(levers)}")
         choices.append(_lever_choice(source, levers[lever_id], raw, model))
-    constants = {}
+    constants, origin = {}, {}
     for key, value in source.table(data.get("constants", {}), "constants", "constants").items():
         resolved = _constant_key(source, key, model)
-        _refuse_twice(source, key, resolved, constants)
+        _refuse_twice(source, key, resolved, origin)
+        _refuse_lever_setting(source, key, resolved, choices)
         constants[resolved] = _constant_value(source, key, resolved, value, model)
+        origin[resolved] = key
     return Scenario(
         name=name,
         title=source.text_field(data.get("title", name), "title", "title"),
@@ -300,12 +307,39 @@ def _lever_choice(source: TomlFile, lever: Lever, raw: object, model: SDModel) -
     return LeverChoice(lever=lever, level=level, start_year=start, ramp_years=ramp, values=values)
 
 
-def _refuse_twice(source: TomlFile, key: str, resolved: str, earlier: dict,
+def _refuse_twice(source: TomlFile, key: str, resolved: str, earlier: dict[str, str],
                   within: str | None = None) -> None:
-    """Refuse a key that names what an earlier key named (they differ only by case)."""
-    if resolved in earlier:
-        raise source.error(key, f"{key!r} sets {resolved}, which the file already sets; "
-                           "keep one", within)
+    """Refuse a key that sets what an earlier key set (``earlier`` maps what each set to the
+    key): the same name by case, or a whole variable and one of its elements."""
+    for other, other_key in earlier.items():
+        if not overlap(resolved, other):
+            continue
+        how = ("" if resolved == other else " as a whole" if "[" not in other
+               else " for one element")
+        raise source.error(key, f"{key!r} sets {resolved}, which the file already sets{how} "
+                           f"({other_key!r}); keep one", within)
+
+
+def _refuse_lever_setting(source: TomlFile, key: str, resolved: str,
+                          choices: list[LeverChoice]) -> None:
+    """Refuse a constant that a lever the scenario pulls also sets: which value would win
+    depends on the order they are applied in, so the file must say it once."""
+    for choice in choices:
+        lever = choice.lever.id
+        for variable in choice.values:
+            if overlap(resolved, variable):
+                raise source.error(key, f"{key!r} sets {resolved}, which lever {lever} sets "
+                                   f"([levers.{lever}]); give the value in "
+                                   f"[levers.{lever}.set] instead and remove it here")
+        for option, variable in (("start_year", "Lever Start Year"),
+                                 ("ramp_years", "Lever Ramp Time")):
+            element = f"{variable}[{choice.lever.element}]"
+            if overlap(resolved, element):
+                here = ("remove it here" if "[" in resolved
+                        else "set only the other levers' elements here")
+                raise source.error(key, f"{key!r} sets {resolved}, which lever {lever} sets "
+                                   f"by its {option} ({element}); give {option} in "
+                                   f"[levers.{lever}] instead and {here}")
 
 
 def _within_model(source: TomlFile, key: str, variable: str, value: float, model: SDModel,
@@ -376,8 +410,8 @@ def _constant_value(source: TomlFile, key: str, resolved: str, value: object,
 def scenario_params(scenario: Scenario, model: SDModel) -> dict[str, float | xr.DataArray]:
     """PySD parameters that put ``scenario`` into ``model``.
 
-    Whole-variable values are applied first, then single elements, so
-    ``"X[Apparel]"`` refines ``"X"`` whichever order the file gives them in.
+    Whole-variable values are applied first, then single elements, so a lever's
+    ``set`` of ``"X[Apparel]"`` refines the ``"X"`` its level gives.
     """
     assignments: dict[str, float] = {}
     for choice in scenario.levers:

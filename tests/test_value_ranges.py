@@ -1,8 +1,10 @@
 """Values the model can take: every constant of the ``.mdl`` declares its range, every value
 the project gives a constant lies inside it, and every way of setting a value (scenario
 constants, lever settings and timing, fit files, factors bounds, calibration bounds) refuses
-one outside it in one line naming the file, the line and the key. Calibration settings and
-scenarios refuse a value given twice; a TOML file may start with a byte-order mark."""
+one outside it in one line naming the file, the line and the key. Every way of setting a value
+refuses one given twice (by case, as a whole variable and one of its elements, or by a lever and
+a scenario constant); a posterior sample is strict numbers under a header; a TOML file may start
+with a byte-order mark."""
 
 from __future__ import annotations
 
@@ -120,7 +122,8 @@ def _factors(path, model, levers):
 
 _FIT_HEAD = '[fit]\nmethod = "least-squares"\n\n[parameters]\n"Global Shock Exposure" = 1.2\n'
 
-# class of input, reader, file text, the key the error must name, what it must say
+# class of input, reader, file text, the key the error must name (on the last line naming its
+# variable), what it must say
 REFUSED = [
     ("scenario constant: huge start year", _scenario,
      '[constants]\n"Lever Start Year" = 1e308\n', "Lever Start Year", "outside the range"),
@@ -148,6 +151,29 @@ REFUSED = [
     ("lever set: twice by case", _scenario,
      '[levers.own-brand.set]\n"Extra Channel Reach[Apparel]" = 0.5\n'
      '"extra channel reach[apparel]" = 0.4\n', "extra channel reach", "already sets"),
+    ("scenario constant: an element after its whole variable", _scenario,
+     '[constants]\n"Lever Ramp Time" = 5\n"Lever Ramp Time[Own Brand]" = 3\n',
+     "Lever Ramp Time[Own Brand]", "already sets as a whole ('Lever Ramp Time')"),
+    ("scenario constant: a whole variable after one of its elements", _scenario,
+     '[constants]\n"Lever Ramp Time[Own Brand]" = 3\n"lever ramp time" = 5\n',
+     "lever ramp time", "already sets for one element"),
+    ("lever set: a whole variable after one of its elements", _scenario,
+     '[levers.own-brand.set]\n"Extra Channel Reach[Apparel]" = 0.5\n'
+     '"extra channel reach" = 0.4\n', "extra channel reach", "already sets for one element"),
+    ("scenario constant: one a pulled lever sets", _scenario,
+     '[levers.own-brand]\nlevel = 1\n[constants]\n"Extra Channel Reach" = 0.5\n',
+     "Extra Channel Reach", "which lever own-brand sets ([levers.own-brand]); give the value "
+     "in [levers.own-brand.set]"),
+    ("scenario constant: an element a pulled lever sets", _scenario,
+     '[constants]\n"extra channel reach[Textile]" = 0.5\n[levers.own-brand]\nlevel = 0.5\n',
+     "extra channel reach[Textile]", "which lever own-brand sets"),
+    ("scenario constant: a pulled lever's start year", _scenario,
+     '[levers.own-brand]\nstart_year = 2020\n[constants]\n'
+     '"Lever Start Year[Own Brand]" = 2025\n', "Lever Start Year[Own Brand]",
+     "by its start_year (Lever Start Year[Own Brand]); give start_year in [levers.own-brand]"),
+    ("scenario constant: every lever's ramp, one of them pulled", _scenario,
+     '[levers.patent-pool]\n[constants]\n"Lever Ramp Time" = 2\n', "Lever Ramp Time",
+     "give ramp_years in [levers.patent-pool] instead and set only the other levers'"),
     ("fit file: a value outside the range", _fit,
      _FIT_HEAD + '"Buyer Squeeze Strength" = 1.5\n', "Buyer Squeeze Strength", "[0, 1]"),
     ("fit file: an element outside", _fit,
@@ -157,12 +183,26 @@ REFUSED = [
      _FIT_HEAD + '"Margin" = 0.1\n', "Margin", "not a constant of the model"),
     ("fit file: not a number", _fit,
      _FIT_HEAD + '"Patent Yield" = "80"\n', "Patent Yield", "must be a number"),
+    ("fit file: twice by case", _fit,
+     _FIT_HEAD + '"Patent Yield" = 80\n"patent yield" = 70\n', "patent yield",
+     "sets what 'Patent Yield' already sets"),
+    ("fit file: a whole variable and one of its elements", _fit,
+     _FIT_HEAD + '"Initial Export Sales" = 50\n"Initial Export Sales[Textile]" = 60\n',
+     "Initial Export Sales[Textile]", "already sets"),
     ("factors bounds: above the range", _factors,
      '[factors."Buyer Squeeze Strength"]\nbounds = [0.5, 1.5]\nbasis = "x"\n',
      "Buyer Squeeze Strength", "reach outside the range the model declares"),
     ("factors bounds: below the range", _factors,
      '[factors."Patent Yield"]\nbounds = [40, 120]\nbasis = "a"\n'
      '[factors."Brand Life"]\nbounds = [0, 7.5]\nbasis = "b"\n', "Brand Life", "[0.5, 30]"),
+    ("factors: twice by case", _factors,
+     '[factors."Patent Yield"]\nbounds = [70, 90]\nbasis = "a"\n'
+     '[factors."patent  yield"]\nbounds = [70, 90]\nbasis = "b"\n', "patent  yield",
+     "varies what 'Patent Yield' already varies"),
+    ("factors: one element of a whole variable", _factors,
+     '[factors."Initial Export Sales[Textile]"]\nbounds = [40, 60]\nbasis = "a"\n'
+     '[factors."initial export sales"]\nbounds = [40, 60]\nbasis = "b"\n',
+     "initial export sales", "already varies"),
 ]
 
 
@@ -175,8 +215,8 @@ def test_a_value_outside_its_declared_range_is_refused_at_its_line(
         read(path, model, levers)
     message = str(caught.value)
     assert expected in message and key in message and "\n" not in message, message
-    line = next(number for number, content in enumerate(text.splitlines(), start=1)
-                if key.partition("[")[0] in content)
+    line = max(number for number, content in enumerate(text.splitlines(), start=1)
+               if key.partition("[")[0] in content)  # the later of two lines that clash
     assert message.startswith(f"{path}:{line}: "), message
 
 
@@ -195,9 +235,11 @@ def test_a_lever_file_cannot_widen_the_range_the_mdl_declares(model, levers, wri
 
 def test_values_at_the_ends_of_a_declared_range_are_accepted(model, levers, write_file):
     path = write_file('[levers.going-out]\nstart_year = 2035\nramp_years = 32\n'
-                      '[constants]\n"Buyer Squeeze Strength" = 1\n"Lever Ramp Time" = 0\n')
+                      '[constants]\n"Buyer Squeeze Strength" = 1\n'
+                      '"Lever Ramp Time[Own Brand]" = 0\n')
     scenario = load_scenario(path, levers, model)
-    assert scenario.constants == {"Buyer Squeeze Strength": 1.0, "Lever Ramp Time": 0.0}
+    assert scenario.constants == {"Buyer Squeeze Strength": 1.0,
+                                  "Lever Ramp Time[Own Brand]": 0.0}
     fit = write_file(_FIT_HEAD + '"Brand Life" = 0.5\n', name="parameters.toml")
     assert read_fit(fit, model)["Brand Life"] == 0.5
 
@@ -241,6 +283,65 @@ def test_a_posterior_sample_outside_the_ranges_is_refused_at_its_row(plain, tmp_
         read_sample(tmp_path, plain)
     assert str(caught.value).startswith(f"{tmp_path / 'sample.csv'}{expected}")
     assert len(read_sample(resources.fit_dir(), plain)) == 1000
+
+
+# class of malformed sample, sample.csv text, what the error must say after the file name
+BAD_SAMPLES = [
+    ("not a number", "Patent Yield\nabc\n", ":2: column 'Patent Yield': 'abc' is not a number"),
+    ("nan", "Patent Yield,Brand Life\n80,2\n80,nan\n",
+     ":3: column 'Brand Life': 'nan' is not a number"),
+    ("infinite", "Patent Yield\n80\n1e999\n", ":3: column 'Patent Yield': 1e999 is not a finite"),
+    ("an empty cell", "Patent Yield,Brand Life\n80,\n", ":2: column 'Brand Life': is empty"),
+    ("a ragged row", "Patent Yield,Brand Life\n80,2\n80,2,3\n",
+     ":3: 3 fields where the header names 2"),
+    ("no header", "80,2\n81,3\n", ":1: the first line holds the number '80'"),
+    ("a header cell without a name", "Patent Yield,\n80,2\n", ":1: column 2 has no name"),
+    ("an empty file", "", ":1: no header"),
+    ("no rows", "Patent Yield\n", ": no parameter sets under the header"),
+    ("a column twice by case", "Patent Yield,patent yield\n80,70\n",
+     ":1: column 'patent yield' sets what column 'Patent Yield' already sets"),
+    ("a whole variable and one of its elements",
+     "Initial Export Sales[Textile],Initial Export Sales\n50,60\n",
+     ":1: column 'Initial Export Sales' sets what column 'Initial Export Sales[Textile]'"),
+    ("not UTF-8", b"Patent Yield\n8\xe90\n", ": byte 14 is not UTF-8"),
+]
+
+
+@pytest.mark.parametrize("sample, expected", [row[1:] for row in BAD_SAMPLES],
+                         ids=[row[0] for row in BAD_SAMPLES])
+def test_a_malformed_posterior_sample_is_refused_at_its_line_and_column(tmp_path, sample,
+                                                                        expected):
+    from sd_runner.calibration.fitfile import read_sample
+
+    file = tmp_path / "sample.csv"
+    file.write_bytes(sample if isinstance(sample, bytes) else sample.encode("utf-8"))
+    with pytest.raises(InputError) as caught:
+        read_sample(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"{file}{expected}") and "\n" not in message, message
+
+
+def test_a_sample_row_is_named_by_its_line_past_blank_lines(plain, tmp_path):
+    from sd_runner.calibration.fitfile import read_sample
+
+    (tmp_path / "sample.csv").write_text("\ufeffPatent Yield\n\n80\n\n1e308\n",
+                                         encoding="utf-8")
+    with pytest.raises(InputError, match=r"sample\.csv:5: Patent Yield = 1e\+308 is outside"):
+        read_sample(tmp_path, plain)
+
+
+def test_a_malformed_sample_stops_an_uncertain_comparison_with_exit_2(tmp_path):
+    fit = tmp_path / "p"
+    fit.mkdir()
+    (fit / "parameters.toml").write_text(_FIT_HEAD, encoding="utf-8")
+    (fit / "sample.csv").write_text("Patent Yield\nabc\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["compare", "own-brand", "--uncertainty", "2", "--fit",
+                                      str(fit), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"Error: {fit / 'sample.csv'}:2: column 'Patent Yield': 'abc' is not a number; give a "
+        "finite number, as calibrate writes it, or rerun calibration"]
+    assert not (tmp_path / "o").exists()
 
 
 # ---------------------------------------------------------------------- settings keys

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sd_runner import limits
+from sd_runner.constant_names import first_overlap
 from sd_runner.errors import InputError
 from sd_runner.observations import Observation
 from sd_runner.tomlfile import TomlFile
@@ -346,17 +347,11 @@ def _refuse_case_twins(source: TomlFile, keys: list[str], where: str) -> None:
 def _refuse_overlaps(source: TomlFile, names: list[str]) -> None:
     """Refuse a parameter given twice: by case or spacing (``"Buyer Squeeze Strength"`` and
     ``"buyer squeeze strength"``), or as a whole variable and one of its elements."""
-    earlier: list[tuple[str, str, str]] = []
-    for name in names:
-        base, _, element = name.partition("[")
-        variable = " ".join(base.split()).casefold()
-        element = " ".join(element.rstrip().removesuffix("]").split()).casefold()
-        for other, other_variable, other_element in earlier:
-            if variable == other_variable and (
-                    element == other_element or not element or not other_element):
-                raise source.error(name, f"{name!r} sets what {other!r} already sets; "
-                                   "estimate each constant (or element) once")
-        earlier.append((name, variable, element))
+    twice = first_overlap(names)
+    if twice is not None:
+        name, other = twice
+        raise source.error(name, f"{name!r} sets what {other!r} already sets; "
+                           "estimate each constant (or element) once")
 
 
 def check_against_model(config: CalibrationConfig, model) -> None:

@@ -19,8 +19,10 @@ writes the same bytes.
 
 from __future__ import annotations
 
+import csv
 import io
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -28,11 +30,15 @@ import pandas as pd
 
 from sd_runner import __version__
 from sd_runner.calibration.calibrate import Calibration
+from sd_runner.constant_names import first_overlap
 from sd_runner.errors import InputError
 from sd_runner.tomlfile import TomlFile
 
 PARAMETERS_FILE = "parameters.toml"
 SAMPLE_FILE = "sample.csv"
+#: A posterior sample is a few thousand rows of a few dozen numbers: a few megabytes.
+MAX_SAMPLE_BYTES = 100_000_000
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def fit_files(calibration: Calibration, report_html: str | None = None) -> dict[str, str]:
@@ -129,6 +135,10 @@ def read_fit(path: str | Path, model=None) -> dict[str, float]:
         raise InputError(f"{file}: no [parameters] table; rerun `sd-runner calibrate`")
     values = {name: source.number(value, name, f"parameter {name!r}", "parameters")
               for name, value in table.items()}
+    twice = first_overlap(list(values))
+    if twice is not None:
+        raise source.error(twice[0], f"{twice[0]!r} sets what {twice[1]!r} already sets; keep "
+                           "one (or rerun `sd-runner calibrate`)", "parameters")
     if model is not None:
         for name, value in values.items():
             _check_fitted(source, name, value, model)
@@ -163,9 +173,7 @@ def read_sample(path: str | Path, model=None) -> pd.DataFrame:
     file = folder / SAMPLE_FILE
     if not file.is_file():
         raise InputError(f"{file}: no posterior sample; calibrate with uncertainty to make one")
-    frame = pd.read_csv(file)
-    if frame.empty or not np.isfinite(frame.to_numpy(dtype=float)).all():
-        raise InputError(f"{file}: the sample is empty or not all finite; rerun calibration")
+    frame = _sample_frame(file)
     if model is not None:
         for column in frame.columns:
             if not _is_constant(model, column):
@@ -176,6 +184,74 @@ def read_sample(path: str | Path, model=None) -> pd.DataFrame:
             if outside.any():
                 row = int(np.argmax(outside.to_numpy()))
                 problem = model.range_error(column, float(frame[column].iloc[row]))
-                raise InputError(f"{file}:{row + 2}: {problem}; rerun calibration with bounds "
-                                 "inside that range")
+                raise InputError(f"{file}:{frame.index[row]}: {problem}; rerun calibration "
+                                 "with bounds inside that range")
     return frame
+
+
+def _sample_frame(file: Path) -> pd.DataFrame:
+    """The sample's numbers under its header of parameter names; the first cell, row or name
+    that is not as ``calibrate`` writes it is named by line and column."""
+    size = file.stat().st_size
+    if size > MAX_SAMPLE_BYTES:
+        raise InputError(f"{file}: {size} bytes is too large for a posterior sample (at most "
+                         f"{MAX_SAMPLE_BYTES}); give the sample.csv of a fit")
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{file}: byte {exc.start} is not UTF-8; save the sample as UTF-8 "
+                         "text or rerun calibration") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        names = _sample_header(file, next(reader, []))
+        rows, lines = [], []
+        for row in reader:
+            if row:  # a blank line holds nothing
+                rows.append(_sample_row(file, reader.line_num, names, row))
+                lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise InputError(f"{file}:{reader.line_num}: not valid CSV ({exc}); fix the line or "
+                         "rerun calibration") from None
+    if not rows:
+        raise InputError(f"{file}: no parameter sets under the header; rerun calibration "
+                         "with uncertainty")
+    return pd.DataFrame(rows, columns=names, index=pd.Index(lines, name="line"))
+
+
+def _sample_header(file: Path, header: list[str]) -> list[str]:
+    names = [cell.strip() for cell in header]
+    if not any(names):
+        raise InputError(f"{file}:1: no header; the first line must name the parameters, as "
+                         "calibrate writes it")
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise InputError(f"{file}:1: column {position} has no name; name the parameter "
+                             "it holds (its Vensim name)")
+        if _NUMBER.fullmatch(name):
+            raise InputError(f"{file}:1: the first line holds the number {name!r} where a "
+                             "parameter name belongs: the header is missing; add a line naming "
+                             "the parameters (Vensim names) or rerun calibration")
+    twice = first_overlap(names)
+    if twice is not None:
+        raise InputError(f"{file}:1: column {twice[0]!r} sets what column {twice[1]!r} "
+                         "already sets; keep one")
+    return names
+
+
+def _sample_row(file: Path, line: int, names: list[str], row: list[str]) -> list[float]:
+    if len(row) != len(names):
+        raise InputError(f"{file}:{line}: {len(row)} fields where the header names "
+                         f"{len(names)}; give one value per column")
+    values = []
+    for name, cell in zip(names, row, strict=True):
+        text = cell.strip()
+        problem = ("is empty" if not text else None if _NUMBER.fullmatch(text)
+                   else f"{text!r} is not a number")
+        value = float(text) if problem is None else math.nan
+        if problem is None and not math.isfinite(value):
+            problem = f"{text} is not a finite number"
+        if problem:
+            raise InputError(f"{file}:{line}: column {name!r}: {problem}; give a finite "
+                             "number, as calibrate writes it, or rerun calibration")
+        values.append(value)
+    return values
