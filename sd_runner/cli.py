@@ -324,9 +324,9 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
 @_errors_as_messages
 def calibrate(config_path, data_path, method, seed, out_dir):
     """Fit the model to observations; write parameters, intervals, sample and a report."""
-    from sd_runner import output, runner
+    from sd_runner import output, resources, runner
 
-    output.check_writable_dir(out_dir, "--out")
+    output.check_writable_dir(out_dir, "--out", rewrites=resources.fit_dir())
     output.check_separate([], folder=("--out", out_dir),
                           inputs={"--config": config_path, "--data": data_path},
                           folder_writes=lambda name: name.endswith(_CALIBRATION_WRITES))

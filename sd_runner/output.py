@@ -15,6 +15,9 @@
   says so in one line on standard error.
 - A failed write (disk full, permission) names the option and the path and leaves the target
   as it was.
+- No output goes into a folder that holds the bundled model, scenarios, calibration settings,
+  data or committed fit (only ``calibrate`` may rewrite the committed fit), and a file name
+  must fit the file system, its manifest's name included.
 """
 
 from __future__ import annotations
@@ -27,9 +30,11 @@ import shutil
 import stat
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
+from sd_runner import resources
 from sd_runner.errors import InputError, OutputError
 
 STAGING_PREFIX = ".sd-runner-staging-"
@@ -55,19 +60,27 @@ def refuse_empty(paths: dict[str, str | None]) -> None:
 def check_writable_file(path: str | Path, option: str) -> Path:
     """Fail early, before any run, unless ``path`` can be written as a regular file."""
     target = _absolute(path, option)
+    if _names_a_folder(os.fspath(path)):
+        raise InputError(f"{option} {path}: ends with a path separator (or '.'), so it names a "
+                         "folder; give a file name")
+    _check_name_length(target, option, path)
     if target.is_dir():
         raise InputError(f"{option} {path}: is a folder; give a file name")
     _refuse_special(target, option, path, "a file name")
     parent = _check_parent(target, option, path)
+    _refuse_bundled(parent, option, path)
     if target.exists() and not os.access(target, os.W_OK):
         raise InputError(f"{option} {path}: file is not writable; choose another name")
     return parent / target.name
 
 
-def check_writable_dir(path: str | Path, option: str) -> Path:
+def check_writable_dir(path: str | Path, option: str, rewrites: Path | None = None) -> Path:
     """Fail early unless ``path`` is a folder that can hold output files, or can be created
-    (its parent folder must exist)."""
+    (its parent folder must exist). ``rewrites``: the one bundled folder this command exists to
+    rewrite (``calibrate``: the committed fit), which it may name exactly."""
     target = _absolute(path, option)
+    _check_name_length(target, option, path)
+    _refuse_broken_link(target, option, path)
     if target.exists() and not target.is_dir():
         _refuse_special(target, option, path, "a folder")
         raise InputError(f"{option} {path}: is a file; give a folder")
@@ -75,8 +88,94 @@ def check_writable_dir(path: str | Path, option: str) -> Path:
         target = target.resolve()
         if not os.access(target, os.W_OK):
             raise InputError(f"{option} {path}: {target} is not writable; choose another place")
-        return target
-    return _check_parent(target, option, path) / target.name
+    else:
+        target = _check_parent(target, option, path) / target.name
+    if rewrites is None or _key(target) != _key(_resolved(rewrites)):
+        _refuse_bundled(target, option, path)
+    return target
+
+
+def _names_a_folder(text: str) -> bool:
+    """Whether a path's text names a folder whatever is there: it ends with a separator, or
+    its last part is '.' or '..'."""
+    separators = os.sep + (os.altsep or "")
+    last = text.rstrip(separators)
+    for separator in separators:
+        last = last.rsplit(separator, 1)[-1]
+    return bool(text) and (text[-1] in separators or last in (".", ".."))
+
+
+def _refuse_broken_link(target: Path, option: str, given) -> None:
+    """A symbolic link that leads nowhere (or in a loop) cannot hold a folder output."""
+    if not os.path.islink(target) or os.path.exists(target):
+        return
+    try:
+        os.stat(target)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{option} {given}: is a loop of symbolic links; give a folder"
+                             ) from None
+    raise InputError(f"{option} {given}: is a symbolic link to {os.readlink(target)}, which "
+                     "does not exist; create that folder or give another") from None
+
+
+def _check_name_length(target: Path, option: str, given, manifest: bool = False) -> None:
+    """Refuse a file name longer than the file system holds, before anything runs."""
+    names = [target.name] + ([manifest_name(target)] if manifest else [])
+    limit = _name_max(target.parent)
+    for number, name in enumerate(names):
+        size = len(os.fsencode(name))
+        if size > limit:
+            what = f"the name of its manifest {_shortened(name)}" if number else "its file name"
+            raise InputError(f"{option} {_shortened(os.fspath(given))}: {what} is {size} bytes "
+                             f"long, more than the {limit} this file system allows; give a "
+                             "shorter name")
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (bytes) in ``folder``, or in the nearest folder above it that
+    exists; 255 where the system does not say."""
+    for place in [folder, *folder.parents]:
+        if os.path.isdir(place):
+            try:
+                return os.pathconf(place, "PC_NAME_MAX")
+            except (OSError, ValueError, AttributeError):
+                return 255
+    return 255
+
+
+def _shortened(text: str, keep: int = 40) -> str:
+    return text if len(text) <= 2 * keep else f"{text[:keep]}...{text[-keep:]}"
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(os.path.abspath(path))
+
+
+def _bundled_folders() -> list[Path]:
+    """The folders holding what every run reads: the model, levers, scenarios, calibration
+    settings, data and committed fit (in the repository and in an installed package)."""
+    folders = [Path(resources.__file__).resolve().parent / "bundled"]
+    for where in (resources.bundled_dir, resources.calibration_dir):
+        try:
+            folders.append(where())
+        except FileNotFoundError:
+            pass
+    return [_resolved(folder) for folder in folders]
+
+
+def _refuse_bundled(folder: Path, option: str, given) -> None:
+    """No output is written into (or as) a folder of bundled inputs, nor below one."""
+    place = _key(_resolved(folder))
+    for bundled in _bundled_folders():
+        root = _key(bundled)
+        if place == root or place.startswith(root.rstrip(os.sep) + os.sep):
+            raise InputError(f"{option} {given}: lies in {bundled}, which holds the bundled "
+                             "model, scenarios and calibration that every run reads; write "
+                             "somewhere else")
 
 
 def _csv_or_manifest(name: str) -> bool:
@@ -98,6 +197,7 @@ def check_separate(files: list[tuple[str, str | Path | None, bool]],
     for option, given, with_manifest in files:
         if given is None:
             continue
+        _check_name_length(_absolute(given, option), option, given, with_manifest)
         for number, path in enumerate(written_by(given, option, with_manifest)):
             shown = f"{given}: its manifest {path}" if number else given
             _refuse_special(path, option, shown, "another name")
@@ -111,17 +211,31 @@ def check_separate(files: list[tuple[str, str | Path | None, bool]],
             claimed[key] = (option, str(given))
     if folder is not None and folder[1] is not None:
         _check_outside_folder(claimed, *folder, folder_writes)
-    for label, given in (inputs or {}).items():
-        if given is None or not Path(given).is_file():
-            continue
+    for label, given in _input_files(inputs or {}):
         key = _key(Path(given).resolve())
+        named = "the input" if label == str(given) else f"the input {label}"
         if folder is not None and folder[1] is not None and key not in claimed:
-            _check_outside_folder({key: (label, str(given))}, *folder, folder_writes,
+            _check_outside_folder({key: (named, str(given))}, *folder, folder_writes,
                                   "would be overwritten: ")
         if key in claimed:
             option, out = claimed[key]
-            raise InputError(f"{option} {out} would overwrite the input {label} {given}; give "
+            raise InputError(f"{option} {out} would overwrite {named} {given}; give "
                              "the output another name")
+
+
+def _input_files(inputs: dict[str, str | Path | None]) -> list[tuple[str, Path]]:
+    """Each input file by its label; an input folder (a fit) stands for the files in it."""
+    found = []
+    for label, given in inputs.items():
+        if given is None:
+            continue
+        path = Path(given)
+        if path.is_dir():
+            found += [(label, Path(entry.path)) for entry in os.scandir(path)
+                      if entry.is_file()]
+        elif path.is_file():
+            found.append((label, path))
+    return found
 
 
 def _check_outside_folder(claimed: dict[str, tuple[str, str]], folder_option: str,
@@ -149,8 +263,9 @@ def written_by(path: str | Path, option: str, with_manifest: bool = False) -> li
 
 
 def _key(path: Path) -> str:
-    # Folded case: on macOS and Windows "R.html" and "r.html" are one file.
-    return str(path).casefold()
+    # Folded case and Unicode form: on macOS and Windows "R.html" and "r.html" are one file,
+    # and on macOS "café" composed and decomposed.
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", str(path)).casefold())
 
 
 def _absolute(path: str | Path, option: str) -> Path:

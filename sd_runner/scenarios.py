@@ -200,21 +200,27 @@ def name_problem(name: str) -> str | None:
         return "starts with a dot (a hidden file name, or '..', the folder above)"
     if name.endswith("."):
         return "ends with a dot, which Windows drops from file names"
-    if name.split(".")[0].casefold() in _WINDOWS_DEVICES:
+    if name_key(name.split(".")[0]) in _WINDOWS_DEVICES:
         return "is the name of a device on Windows"
     size = len(name.encode("utf-8"))
     if size > MAX_NAME_BYTES:
         return (f"is {size} bytes long; with '.csv' a file name holds at most "
                 f"{MAX_NAME_BYTES} bytes")
-    if name.casefold() in RESERVED_NAMES:
+    if name_key(name) in RESERVED_NAMES:
         return f"is the name of another file compare writes ({', '.join(RESERVED_NAMES)})"
     return None
+
+
+def name_key(name: str) -> str:
+    """The form in which two names are one file name on some system: case folded (macOS,
+    Windows) and Unicode-normalised (macOS stores "café" composed or not as one name)."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
 
 
 def _check_name(source: TomlFile, name: str, from_file_name: bool, bundled: bool) -> None:
     problem = name_problem(name)
     if problem is None and not bundled:
-        taken = {n.casefold(): n for n in bundled_scenario_names()}.get(name.casefold())
+        taken = {name_key(n): n for n in bundled_scenario_names()}.get(name_key(name))
         if taken is not None:
             problem = (f"is the name of the bundled scenario {taken!r}, which it would "
                        "replace in a comparison")
@@ -237,12 +243,13 @@ def _is_bundled_file(path: Path) -> bool:
 
 def check_distinct_names(scenarios: list[Scenario]) -> list[Scenario]:
     """``scenarios`` with repeats of the same one dropped; two different scenarios with one
-    name (case folded: some file systems fold it) are refused, since each names a file."""
+    name (as ``name_key`` folds it, as some file systems do) are refused, since each names a
+    file."""
     kept: dict[str, Scenario] = {}
     for scenario in scenarios:
-        other = kept.get(scenario.name.casefold())
+        other = kept.get(name_key(scenario.name))
         if other is None:
-            kept[scenario.name.casefold()] = scenario
+            kept[name_key(scenario.name)] = scenario
         elif other != scenario:
             where = (TomlFile(scenario.source, "scenario file").where("name")
                      if scenario.source != "bundled" else "bundled")

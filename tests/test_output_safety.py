@@ -90,6 +90,9 @@ NAMES = [
     ("other outputs", '"UNCERTAINTY_BANDS"', "another file"),
     ("bundled names", '"baseline"', "bundled scenario 'baseline'"),
     ("bundled names", '"Own-Brand"', "bundled scenario 'own-brand'"),
+    ("bundled names", '"\uff42\uff41\uff53\uff45\uff4c\uff49\uff4e\uff45"',  # full width
+     "bundled scenario 'baseline'"),
+    ("device name on Windows", '"COM\u00b9"', "device"),  # superscript one: COM1 on Windows
 ]
 
 
@@ -136,11 +139,24 @@ def test_every_other_file_of_a_compare_folder_is_a_reserved_name():
     assert stems <= set(RESERVED_NAMES)
 
 
-def test_two_compared_scenarios_may_not_share_a_name_even_by_case(write_file, no_model_runs):
-    first = write_file('name = "Mine"\n[levers.own-brand]\nlevel = 1\n', name="a.toml")
-    second = write_file('name = "mine"\n[levers.patent-pool]\nlevel = 1\n', name="b.toml")
+SAME_NAMES = [  # (class, two names that are one file name on some system)
+    ("case", "Mine", "mine"),
+    ("Unicode form", "caf\u00e9", "cafe\u0301"),  # composed, decomposed: one name on macOS
+    ("Unicode form and case", "CAF\u00c9", "cafe\u0301"),
+]
+
+
+@pytest.mark.parametrize("kind, first_name, second_name", SAME_NAMES,
+                         ids=[c[0] for c in SAME_NAMES])
+def test_two_compared_scenarios_may_not_share_a_name_even_by_case(write_file, no_model_runs,
+                                                                  kind, first_name,
+                                                                  second_name):
+    first = write_file(f'name = "{first_name}"\n[levers.own-brand]\nlevel = 1\n',
+                       name="a.toml")
+    second = write_file(f'name = "{second_name}"\n[levers.patent-pool]\nlevel = 1\n',
+                        name="b.toml")
     result = _invoke("compare", first, second)
-    _one_line_error(result, 2, f"{second}:1", "'mine'", str(first), "its own name")
+    _one_line_error(result, 2, f"{second}:1", f"{second_name!r}", str(first), "its own name")
 
 
 def test_the_same_scenario_twice_is_compared_once():
@@ -231,6 +247,8 @@ SAME_PATH = [
      "overwrite the input"),
     ("an input in the folder", ["calibrate", "--data", "{tmp}/d/rows.csv", "--out", "{tmp}/d"],
      "would be overwritten"),
+    ("a file of an input folder", ["run", "baseline", "--fit", "{tmp}/fit", "--out",
+                                   "{tmp}/fit/parameters.toml"], "overwrite the input --fit"),
 ]
 
 
@@ -242,6 +260,8 @@ def test_two_options_naming_one_path_are_refused_before_anything_runs(tmp_path, 
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "rows.csv").write_text("kept\n")
     (tmp_path / "s.toml").write_text('name = "s"\n')
+    (tmp_path / "fit").mkdir()
+    (tmp_path / "fit" / "parameters.toml").write_text("[parameters]\n")
     before = sorted(p.name for p in tmp_path.rglob("*"))
     result = _invoke(*[a.replace("{tmp}", str(tmp_path)) for a in args])
     _one_line_error(result, 2, expected)
@@ -513,3 +533,142 @@ def test_a_folder_whose_parent_is_not_writable_is_written_file_by_file(tmp_path,
     assert _visible(tmp_path / "d") == {"a.csv": "new\n", "manifest.json": "new\n",
                                         "notes.txt": "the user's\n"}
     assert _stale(tmp_path / "d") == [] and _stale(tmp_path) == [] and refused
+
+
+# ---------------------------------------------------------------------- bundled inputs
+BUNDLED_TARGETS = [
+    # (class, command line with {models}, {calibration} or {package} for the bundled folders)
+    ("the model, read implicitly", ["run", "baseline", "--out",
+                                    "{models}/value_chain_capture.mdl"]),
+    ("a scenario, read by its name", ["run", "baseline", "--out",
+                                      "{models}/scenarios/baseline.toml"]),
+    ("a new file in a bundled folder", ["sensitivity", "--report", "{models}/new.html"]),
+    ("a bundled folder", ["compare", "own-brand", "--out", "{models}/scenarios"]),
+    ("a bundled folder", ["compare", "own-brand", "--out", "{calibration}/"]),
+    ("a bundled folder", ["calibrate", "--out", "{calibration}/data"]),
+    ("a new folder in a bundled folder", ["compare", "own-brand", "--out", "{models}/new"]),
+    ("the committed fit, by a command that reads it", ["run", "baseline", "--out",
+                                                       "{calibration}/fit/parameters.toml"]),
+    ("the committed fit, by a command that reads it", ["compare", "own-brand", "--out",
+                                                       "{calibration}/fit"]),
+    ("below the committed fit", ["calibrate", "--out", "{calibration}/fit/new"]),
+    ("the installed package's copies", ["compare", "own-brand", "--out", "{package}/bundled"]),
+]
+
+
+def _bundled_state() -> dict[str, int]:
+    folders = [runner.resources.bundled_dir(), runner.resources.calibration_dir(),
+               Path(output.__file__).parent]
+    return {str(path): path.stat().st_mtime_ns for folder in folders
+            for path in [folder, *folder.rglob("*")] if "__pycache__" not in path.parts}
+
+
+@pytest.mark.parametrize("kind, args", BUNDLED_TARGETS,
+                         ids=[f"{c[0]}: {' '.join(c[1][:-1])}" for c in BUNDLED_TARGETS])
+def test_no_output_goes_into_the_bundled_inputs(nothing_runs, kind, args):
+    places = {"{models}": str(runner.resources.bundled_dir()),
+              "{calibration}": str(runner.resources.calibration_dir()),
+              "{package}": str(Path(output.__file__).parent)}
+    line = list(args)
+    for mark, place in places.items():
+        line[-1] = line[-1].replace(mark, place)
+    before = _bundled_state()
+    result = _invoke(*line)
+    _one_line_error(result, 2, f"{args[-2]} {line[-1]}: lies in ", "write somewhere else")
+    assert _bundled_state() == before
+
+
+def _run_sh_fit_folder() -> str:
+    """The folder calibration/run.sh rewrites with `sd-runner calibrate --out`."""
+    words = (REPO / "calibration" / "run.sh").read_text().replace("\\\n", " ").split()
+    return words[words.index("--out", words.index("calibrate")) + 1]
+
+
+@pytest.mark.parametrize("suffix", ["", "/"])
+def test_calibrate_may_rewrite_the_committed_fit_as_run_sh_does(monkeypatch, suffix):
+    def reached(*_args, **_kwargs):
+        raise InputError("the outputs were accepted")
+
+    monkeypatch.setattr(runner, "calibrate", reached)
+    monkeypatch.chdir(REPO)
+    folder = _run_sh_fit_folder()
+    assert (REPO / folder).resolve() == runner.resources.fit_dir().resolve()
+    _one_line_error(_invoke("calibrate", "--out", folder + suffix), 2,
+                    "the outputs were accepted")
+
+
+# ---------------------------------------------------------------------- a file, not a folder
+FILE_WRITERS = [w for w in WRITERS if w[0] in ("run --out", "compare --report",
+                                                "sensitivity --out", "sensitivity --report")]
+FOLDER_WRITERS = [w for w in WRITERS if w[0] in ("compare --out", "calibrate --out")]
+
+
+@pytest.mark.parametrize("text", ["newdir/", "newdir/.", "newdir/.."])
+@pytest.mark.parametrize("writer, args", FILE_WRITERS, ids=[w[0] for w in FILE_WRITERS])
+def test_a_file_output_whose_path_names_a_folder_is_refused(tmp_path, nothing_runs, writer,
+                                                            args, text):
+    result = _invoke(*args, f"{tmp_path}/{text}")
+    _one_line_error(result, 2, f"{args[-1]} {tmp_path}/{text}: ", "give a file name")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _link_loop(folder: Path) -> Path:
+    (folder / "b").symlink_to(folder / "a")
+    (folder / "a").symlink_to(folder / "b")
+    return folder / "a"
+
+
+def _dangling_link(folder: Path) -> Path:
+    (folder / "a").symlink_to(folder / "nowhere")
+    return folder / "a"
+
+
+BROKEN_LINKS = {"loop of links": (_link_loop, "loop of symbolic links"),
+                "link to nothing": (_dangling_link, "does not exist")}
+
+
+@pytest.mark.parametrize("kind", BROKEN_LINKS)
+@pytest.mark.parametrize("writer, args", FOLDER_WRITERS, ids=[w[0] for w in FOLDER_WRITERS])
+def test_a_folder_output_through_a_broken_link_is_refused_before_anything_runs(
+        tmp_path, nothing_runs, writer, args, kind):
+    make, expected = BROKEN_LINKS[kind]
+    target = make(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    _one_line_error(_invoke(*args, target), 2, f"{args[-1]} {target}: ", expected)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+# ---------------------------------------------------------------------- names too long
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+TOO_LONG = [
+    # (class, the option's last path part given the folder's limit, what the message names)
+    ("the file's name", lambda limit: "x" * (limit + 1 - 4) + ".csv", "its file name"),
+    ("its manifest's name", lambda limit: "x" * (limit - 4) + ".csv", "its manifest"),
+]
+
+
+@pytest.mark.parametrize("kind, name, expected", TOO_LONG, ids=[c[0] for c in TOO_LONG])
+@pytest.mark.parametrize("writer, args", [w for w in WRITERS if w[0] in ("run --out",
+                                                                          "sensitivity --out")],
+                         ids=["run --out", "sensitivity --out"])
+def test_a_file_name_too_long_for_the_file_system_is_refused_with_its_limit(
+        tmp_path, nothing_runs, writer, args, kind, name, expected):
+    limit = _name_max(tmp_path)
+    result = _invoke(*args, tmp_path / name(limit))
+    _one_line_error(result, 2, f"{args[-1]} ", expected, f"the {limit} this file system allows")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("writer, args", WRITERS, ids=[w[0] for w in WRITERS])
+def test_every_output_name_too_long_is_refused_naming_the_option(tmp_path, nothing_runs,
+                                                                 writer, args):
+    limit = _name_max(tmp_path)
+    result = _invoke(*args, tmp_path / ("x" * (limit + 1)))
+    _one_line_error(result, 2, f"{args[-1]} ", f"{limit + 1} bytes long", "shorter name")
+    assert list(tmp_path.iterdir()) == []
