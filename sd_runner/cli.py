@@ -331,7 +331,8 @@ def calibrate(config_path, data_path, method, seed, out_dir):
                           inputs={"--config": config_path, "--data": data_path},
                           folder_writes=lambda name: name.endswith(_CALIBRATION_WRITES))
     with _StageBars() as bars:
-        result = runner.calibrate(config_path, data_path, method, seed, progress=bars.update)
+        result = runner.calibrate(config_path, data_path, method, seed, progress=bars.update,
+                                  notice=lambda line: click.echo(line, err=True))
     files = runner.calibration_files(result)
     invocation = _invocation()
     invocation["options"].update(runner.calibration_settings(result))  # defaults resolved

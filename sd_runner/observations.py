@@ -12,7 +12,9 @@ note). Every malformed row is rejected with the file, the line and the fix.
 Numbers and dates are read strictly (:data:`NUMBER`, :data:`DATE`): Python's ``float`` also
 takes ``1_000``, `` 5 ``, ``infinity``, ``nan`` and digits of other scripts, and
 ``date.fromisoformat`` takes ``20030101`` and week dates, none of which a statistics table
-means to say.
+means to say. A value's magnitude must lie within :data:`MAGNITUDE` (or be zero): no statistic
+is observed beyond it in any unit, and the fit statistics of larger (or tinier) values overflow.
+Series and cluster names are read strictly too: a name with spaces around it is refused.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ MAX_BYTES = 5_000_000  # observation files are a few kilobytes; refuse what cann
 #: A number: optional sign, ASCII digits with at most one decimal point, optional exponent
 #: (``91.40``, ``-0.5``, ``.5``, ``1.5e3``); nothing around it.
 NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+#: Smallest and largest magnitude of a nonzero value, in the row's unit.
+MAGNITUDE = (1e-12, 1e12)
 
 #: A date: ``YYYY-MM-DD`` in ASCII digits.
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -199,12 +204,21 @@ def _observation(path: Path, line: int, raw: dict[str, str]) -> Observation:
     for name in ("series", "cluster", "unit", "source"):
         if not fields[name]:
             raise InputError(f"{where}: field {name} is empty; every row needs its {name}")
+    for name in ("series", "cluster"):  # names matched against the settings, like numbers
+        if raw[name] != fields[name]:
+            raise InputError(f"{where}: field {name} {raw[name]!r} has spaces around it; "
+                             "remove the spaces")
     start = _date(where, "period_start", fields["period_start"])
     end = _date(where, "period_end", fields["period_end"])
     if end < start:
         raise InputError(f"{where}: period_end {end} is before period_start {start}; swap "
                          "them or fix the dates")
     value = _number(where, "value", raw["value"])
+    low, high = MAGNITUDE
+    if value and not low <= abs(value) <= high:
+        raise InputError(f"{where}: field value {raw['value']} is beyond what any statistic "
+                         f"measures (a magnitude from {low:g} to {high:g} in its unit, or 0); "
+                         "check the value and its unit")
     word, _, note = fields["basis"].partition(" ")
     if word.casefold() not in BASES:
         raise InputError(f"{where}: field basis {fields['basis']!r} must begin with "

@@ -253,7 +253,7 @@ def describe_levers_and_scenarios() -> list[str]:
 
 # ---------------------------------------------------------------------- calibration
 def calibrate(config_path: str | None, data_path: str | None, method: str | None,
-              seed: int | None, progress=None):
+              seed: int | None, progress=None, notice=None):
     """Calibrate the model (from the ``.mdl``'s own values) against an observation file.
 
     Defaults: the bundled settings and observations. Returns a
@@ -276,7 +276,8 @@ def calibrate(config_path: str | None, data_path: str | None, method: str | None
     check_against_model(config, bundled_model("fast", UNCALIBRATED))
     result = run_calibration(bundled_model("fast", UNCALIBRATED), config, observations,
                              data_path=data_label, data_file=data, method=method, seed=seed,
-                             progress=progress or (lambda *_: None))
+                             progress=progress or (lambda *_: None),
+                             notice=notice or (lambda _: None))
     result.config_path = settings_label
     return result
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from sd_runner import resources, runner
-from sd_runner.calibration.config import load_config
+from sd_runner.calibration.calibrate import line_list
+from sd_runner.calibration.config import check_against_model, load_config
 from sd_runner.calibration.optimize import fit
 from sd_runner.calibration.problem import CalibrationProblem, _quadrature, _season_factor
 from sd_runner.calibration.statistics import fit_statistics
@@ -108,6 +109,63 @@ def test_bad_settings_name_the_line_and_the_fix(tmp_path, observations, change, 
     assert expected in message and f"{path}:" in message and "\n" not in message
 
 
+def test_the_sample_may_take_every_draw_the_mcmc_keeps_and_no_more(tmp_path, config,
+                                                                   observations):
+    kept = (config.mcmc_steps - config.mcmc_burn) // config.mcmc_thin * config.mcmc_walkers
+    text = resources.calibration_config_path().read_text(encoding="utf-8")
+    path = tmp_path / "config.toml"
+    path.write_text(text.replace("sample_size = 1000", f"sample_size = {kept}"), encoding="utf-8")
+    assert load_config(path, observations).sample_size == kept
+    path.write_text(text.replace("sample_size = 1000", f"sample_size = {kept + 1}"),
+                    encoding="utf-8")
+    with pytest.raises(InputError, match=rf"config.toml:\d+: sample_size {kept + 1} is more "
+                                         rf"than the {kept} draws .*; give at most {kept}$"):
+        load_config(path, observations)
+
+
+#: final_time outside (INITIAL TIME, FINAL TIME], from the model's two times.
+OUTSIDE_THE_MODELS_TIME = {
+    "before INITIAL TIME": lambda first, last: first - 1,
+    "at INITIAL TIME": lambda first, last: first,
+    "after FINAL TIME": lambda first, last: last + 65,
+}
+
+
+@pytest.mark.parametrize("year", OUTSIDE_THE_MODELS_TIME.values(),
+                         ids=list(OUTSIDE_THE_MODELS_TIME))
+def test_final_time_outside_the_models_time_is_refused(plain_model, config, year):
+    first, last = plain_model.control("INITIAL TIME"), plain_model.control("FINAL TIME")
+    final_time = year(first, last)
+    with pytest.raises(InputError, match=rf"config.toml:\d+: final_time {final_time:g}\b.* "
+                                         r"INITIAL TIME \(?2003"):
+        check_against_model(dataclasses.replace(config, final_time=final_time), plain_model)
+    check_against_model(dataclasses.replace(config, final_time=last), plain_model)
+
+
+def test_line_numbers_are_listed_as_runs():
+    assert line_list([12, 3, 5, 4, 9]) == "3-5, 9, 12"
+    assert line_list(list(range(1, 40, 2)), shown=3) == "1, 3, 5 and 17 more"
+
+
+def test_final_time_before_every_row_ends_names_final_time(plain_model, config, observations):
+    with pytest.raises(InputError, match=r"config.toml:\d+: final_time 2003.25 leaves no "
+                                         "observation row to compare"):
+        CalibrationProblem(plain_model, dataclasses.replace(config, final_time=2003.25),
+                           observations)
+
+
+def test_rows_after_final_time_are_left_out_with_the_reason(plain_model, config,
+                                                            observations):
+    every = CalibrationProblem(plain_model, config, observations)
+    earlier = CalibrationProblem(plain_model, dataclasses.replace(config, final_time=2010),
+                                 observations)
+    late = [t.observation for t in every.targets if t.observation.end_year > 2010]
+    assert late and earlier.after_final_time() == late
+    assert earlier.n_rows == every.n_rows - len(late)
+    assert all(s.reason.startswith("ends after final_time 2010") for s in earlier.skipped
+               if s.observation in late)
+
+
 def test_rows_of_unmapped_series_or_clusters_are_rejected(plain_model, config, observations):
     row = observations[0]
     with pytest.raises(InputError, match="series 'imports' has no mapping"):
@@ -187,6 +245,12 @@ def test_theil_statistics_split_the_error_and_sum_to_one():
     parts = noisy["theil_um"] + noisy["theil_us"] + noisy["theil_uc"]
     assert parts == pytest.approx(1.0) and noisy["theil_uc"] > 0.5
     assert noisy["rmse"] == pytest.approx(np.sqrt(np.mean([0.09, 0.04, 0.16, 0.01])))
+
+
+def test_statistics_of_values_beyond_a_float_are_inf_without_warnings():
+    # (warnings are errors in the tests) 1e200 squared overflows; 1e200 / 1e-200 too.
+    stats = fit_statistics(np.array([1e200, 1e-200]), np.array([1e-200, 1e200]))
+    assert stats["rmse"] == math.inf and stats["mape_percent"] == math.inf
 
 
 # ---------------------------------------------------------------------- recovery

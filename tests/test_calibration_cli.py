@@ -11,8 +11,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import SHARED
 
-from sd_runner import resources
+from sd_runner import resources, runner
+from sd_runner.calibration.calibrate import line_list
+from sd_runner.calibration.config import load_config
+from sd_runner.calibration.problem import CalibrationProblem
 from sd_runner.cli import cli
+from sd_runner.errors import InputError
+from sd_runner.observations import load_observations
 
 #: The bundled settings with a short MCMC and fewer starts, so a test calibrates in seconds.
 QUICK = {
@@ -182,3 +187,62 @@ def test_a_fit_from_the_bundled_data_records_its_hash_and_names(quick_config, qu
     resolved = {k: settings[k] for k in ("config_path", "data_path", "method", "seed")}
     assert resolved == {"config_path": str(quick_config), "data_path": "zhejiang_observations",
                         "method": "least-squares", "seed": 2003}
+
+
+# ------------------------------------------------- settings the fit cannot honour, refused up front
+def _settings(tmp_path, old, new):
+    text = resources.calibration_config_path().read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    key = new.split("=")[0].strip()
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith(f"{key} ="))
+    return path, f"{path}:{line}: {key}"
+
+
+#: (class, settings change, what the one-line error adds to "c.toml:LINE: key").
+REFUSED_SETTINGS = [
+    ("sample larger than the draws kept", ("sample_size = 1000", "sample_size = 10000000"),
+     "draws the MCMC keeps ((mcmc_steps - mcmc_burn) // mcmc_thin * mcmc_walkers)"),
+    ("final_time after FINAL TIME", ("final_time = 2014", "final_time = 2100"),
+     "at most FINAL TIME 2035"),
+    ("final_time at INITIAL TIME", ("final_time = 2014", "final_time = 2003"),
+     "must be after INITIAL TIME 2003"),
+    ("final_time before every row ends", ("final_time = 2014", "final_time = 2003.25"),
+     "leaves no observation row to compare"),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [(c, e) for _, c, e in REFUSED_SETTINGS],
+                         ids=[name for name, _, _ in REFUSED_SETTINGS])
+def test_settings_the_fit_cannot_honour_are_refused_before_it_starts(tmp_path, change,
+                                                                     expected, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("the fit started")
+
+    monkeypatch.setattr("sd_runner.calibration.calibrate.fit", never)
+    path, where = _settings(tmp_path, *change)
+    out = tmp_path / "fit"
+    message = one_line_error(invoke("calibrate", "--config", path, "--out", out))
+    assert f"Error: {where}" in message and expected in message
+    assert not out.exists()
+
+
+def test_rows_after_final_time_are_named_before_the_fit_starts(tmp_path, monkeypatch):
+    def stop(*args, **kwargs):
+        raise InputError("stopped where the fit starts")
+
+    monkeypatch.setattr("sd_runner.calibration.calibrate.fit", stop)
+    path, _ = _settings(tmp_path, "final_time = 2014", "final_time = 2010")
+    observations = load_observations(resources.observations_path())
+    compared = CalibrationProblem(runner.bundled_model("fast", runner.UNCALIBRATED),
+                                  load_config(resources.calibration_config_path(), observations),
+                                  observations).targets  # with final_time 2014: every row
+    late = [t.observation for t in compared if t.observation.end_year > 2010]
+    result = invoke("calibrate", "--config", path, "--out", tmp_path / "fit")
+    notice, error = [line for line in result.output.splitlines() if line.strip()]
+    assert notice == (f"{len(late)} rows after final_time 2010 are not compared "
+                      f"({resources.observations_path().name} lines "
+                      f"{line_list([row.line for row in late])})")
+    assert error == "Error: stopped where the fit starts" and result.exit_code == 2

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sd_runner import resources
 from sd_runner.cli import cli
 from sd_runner.errors import InputError
-from sd_runner.observations import load_observations
+from sd_runner.observations import MAGNITUDE, load_observations
 
 HEADER = "series,cluster,period_start,period_end,value,unit,basis,source\n"
 EXPORTS = "exports,textile,2003-01-01,2003-12-31,{value},100 million USD,reported,customs\n"
@@ -61,6 +61,60 @@ def test_a_value_that_is_not_a_plain_number_is_refused(tmp_path, text, fix):
 @pytest.mark.parametrize("text", ["91.40", "-0.5", ".5", "5.", "+2", "1.5e3", "2E-2", "0"])
 def test_plain_numbers_read_as_python_reads_them(tmp_path, text):
     assert load_observations(_file(tmp_path, EXPORTS.format(value=text)))[0].value == float(text)
+
+
+# Numbers beyond what any statistic measures, whose fit statistics would overflow.
+OUT_OF_MAGNITUDE = [
+    ("near the largest float", "1e308"),
+    ("negative and huge", "-1e13"),
+    ("subnormal", "5e-324"),
+    ("tiny", "1e-13"),
+]
+
+
+@pytest.mark.parametrize("text", [t for _, t in OUT_OF_MAGNITUDE],
+                         ids=[name for name, _ in OUT_OF_MAGNITUDE])
+def test_a_value_of_absurd_magnitude_is_refused(tmp_path, text):
+    path = _file(tmp_path, EXPORTS.format(value=text))
+    result = CliRunner().invoke(cli, ["validate", "--data", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == (
+        f"Error: {path}:2: field value {text} is beyond what any statistic measures (a "
+        f"magnitude from {MAGNITUDE[0]:g} to {MAGNITUDE[1]:g} in its unit, or 0); check the "
+        "value and its unit")
+
+
+@pytest.mark.parametrize("text", [f"{MAGNITUDE[0]:g}", f"{MAGNITUDE[1]:g}"])
+def test_values_at_the_magnitude_bounds_are_compared_without_warnings(tmp_path, text):
+    # Warnings are errors in the tests: an overflow in the statistics would fail this.
+    path = _file(tmp_path, EXPORTS.format(value=text),
+                 EXPORTS.format(value="50").replace("textile", "apparel"))
+    result = CliRunner().invoke(cli, ["validate", "--data", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+# ---------------------------------------------------------------- names
+# Series and cluster are matched against the settings: spaces around them are refused, as
+# spaces around a number are.
+SPACED_NAMES = [
+    ("cluster, trailing space", "cluster", "exports,textile ,"),
+    ("cluster, leading space", "cluster", "exports, textile,"),
+    ("series, leading space", "series", " exports,textile,"),
+    ("series, trailing tab", "series", "exports\t,textile,"),
+]
+
+
+@pytest.mark.parametrize(("field", "start"), [(f, s) for _, f, s in SPACED_NAMES],
+                         ids=[name for name, _, _ in SPACED_NAMES])
+def test_a_name_with_spaces_around_it_is_refused(tmp_path, field, start):
+    row = EXPORTS.format(value="50").replace("exports,textile,", start)
+    path = _file(tmp_path, row)
+    with pytest.raises(InputError) as caught:
+        load_observations(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:2: field {field} ")
+    assert message.endswith("has spaces around it; remove the spaces")
 
 
 # ---------------------------------------------------------------- dates

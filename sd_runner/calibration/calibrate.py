@@ -106,7 +106,8 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
               *, data_path: str | Path = "", data_file: str | Path | None = None,
               method: str | None = None,
               seed: int | None = None, uncertainty: bool = True,
-              progress: Progress = _no_progress) -> Calibration:
+              progress: Progress = _no_progress,
+              notice: Callable[[str], None] = lambda line: None) -> Calibration:
     """Fit ``config``'s parameters to ``observations``, then measure their uncertainty.
 
     Parameters
@@ -128,6 +129,9 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
         Also compute profile-likelihood intervals and the MCMC sample (the slow part).
     progress : callable
         ``progress(stage, done, total)`` for ``"fit"``, ``"profiles"`` and ``"mcmc"``.
+    notice : callable
+        ``notice(line)`` for what the user should know before the fit starts (rows after
+        ``final_time``, which the fit leaves out and records in ``skipped``).
     """
     method = method or config.method
     seed = config.seed if seed is None else limits.check_seed("seed", seed,
@@ -136,6 +140,11 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
     clock = time.perf_counter()
     problem = CalibrationProblem(model, config, observations)
     check_effort(config, method, problem.run_bytes(), uncertainty)
+    late = problem.after_final_time()
+    if late:
+        notice(f"{len(late)} rows after final_time {config.final_time:g} are not compared "
+               f"({Path(late[0].file).name or 'the observations'} lines "
+               f"{line_list([row.line for row in late])})")
     optimum = fit(problem, method, seed, config.starts, config.max_evaluations,
                   lambda done, total: progress("fit", done, total), config.generations)
     seconds["fit"] = time.perf_counter() - clock
@@ -173,6 +182,20 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
     )
 
 
+def line_list(lines: list[int], shown: int = 12) -> str:
+    """``"3-5, 9, 12"``: line numbers as runs, the first ``shown`` runs only."""
+    runs: list[list[int]] = []
+    for line in sorted(lines):
+        if runs and line == runs[-1][1] + 1:
+            runs[-1][1] = line
+        else:
+            runs.append([line, line])
+    text = [f"{a}-{b}" if b > a else f"{a}" for a, b in runs]
+    more = f" and {len(text) - shown} more" if len(text) > shown else ""
+    return ", ".join(text[:shown]) + more
+
+
+@np.errstate(all="ignore")  # an error too large for a float is inf, not a warning
 def fit_rows(problem: CalibrationProblem, theta: np.ndarray) -> pd.DataFrame:
     """Every compared row with its observed and simulated value and residuals."""
     simulated = problem.simulate(theta)[0]

@@ -197,6 +197,12 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
         raise source.error("mcmc_thin", f"mcmc_thin {thin} keeps no step of the "
                            f"{steps - burn} after burn-in; give at most {steps - burn}",
                            "uncertainty")
+    kept = (steps - burn) // thin * walkers
+    sample_size = integer(uncertainty, "sample_size", 1000, 1, "uncertainty")
+    if sample_size > kept:  # the sample is drawn from the kept draws, without repeats
+        raise source.error("sample_size", f"sample_size {sample_size} is more than the {kept} "
+                           "draws the MCMC keeps ((mcmc_steps - mcmc_burn) // mcmc_thin * "
+                           f"mcmc_walkers); give at most {kept}", "uncertainty")
     from sd_runner.calibration.optimize import METHODS
 
     method = source.text_field(fit.get("method", "least-squares"), "method", "method")
@@ -222,7 +228,7 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
         mcmc_steps=steps,
         mcmc_burn=burn,
         mcmc_thin=thin,
-        sample_size=integer(uncertainty, "sample_size", 1000, 1, "uncertainty"),
+        sample_size=sample_size,
     )
 
 
@@ -365,6 +371,12 @@ def check_against_model(config: CalibrationConfig, model) -> None:
     except InputError as exc:
         source = TomlFile(config.path, "calibration settings file")
         raise source.error("final_time", f"final_time {config.final_time:g}: {exc}") from None
+    first, last = model.control("INITIAL TIME"), model.control("FINAL TIME")
+    if not first < config.final_time <= last:
+        source = TomlFile(config.path, "calibration settings file")
+        raise source.error("final_time", f"final_time {config.final_time:g} must be after "
+                           f"INITIAL TIME {first:g} and at most FINAL TIME {last:g} of the "
+                           "model; give the year the last row to fit ends", "fit")
     for parameter in config.parameters:
         try:
             ParameterSpace(model, [parameter.name])

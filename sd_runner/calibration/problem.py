@@ -31,6 +31,10 @@ from sd_runner.engine.ensemble import ParameterSpace
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
 from sd_runner.observations import Observation, check_periods, decimal_year
+from sd_runner.tomlfile import TomlFile
+
+#: How the reason of a row skipped for ending after ``final_time`` starts.
+AFTER_FINAL_TIME = "ends after final_time"
 
 #: Floor for simulated values compared on a log scale (a non-positive flow is a bad fit).
 LOG_FLOOR = 1e-9
@@ -95,6 +99,11 @@ class CalibrationProblem:
                 self.skipped.append(target)
             else:
                 self.targets.append(target)
+        if not self.targets and self.after_final_time():
+            raise TomlFile(config.path, "calibration settings file").error(
+                "final_time", f"final_time {self.final_time:g} leaves no observation row to "
+                "compare (every row ends after it); give the year the last row to fit ends",
+                "fit")
         if not self.targets:
             raise InputError("no observation row can be compared with the model; check the "
                              "series and clusters of the observation file against the "
@@ -128,6 +137,10 @@ class CalibrationProblem:
         self._prior_sd = np.array([p.sd for _, p in priors])
 
     # ------------------------------------------------------------------ building
+    def after_final_time(self) -> list[Observation]:
+        """The rows left out because they end after ``final_time``."""
+        return [s.observation for s in self.skipped if s.reason.startswith(AFTER_FINAL_TIME)]
+
     def _target(self, row: Observation) -> Target | Skipped:
         config = self.config
         mapping = config.series.get(row.series)
@@ -152,7 +165,8 @@ class CalibrationProblem:
         start, end = row.start_year, row.end_year
         first = self.model.control("INITIAL TIME")
         if start < first or end > self.final_time + 1e-9:
-            return Skipped(row, f"period outside the simulated {first:g}-{self.final_time:g}")
+            return Skipped(row, f"{AFTER_FINAL_TIME} {self.final_time:g} (simulated "
+                           f"{first:g}-{self.final_time:g})")
         column = f"{self.model.variable(mapping.variable).name}[{config.clusters[row.cluster]}]"
         self.model._column_slots([column])  # raises if the model has no such column
         base, slope = 1.0, 0.0

@@ -13,6 +13,7 @@ import pandas as pd
 COLUMNS = ("n", "r2", "mape_percent", "rmse", "theil_um", "theil_us", "theil_uc")
 
 
+@np.errstate(all="ignore")  # an overflow gives inf, shown as such, not a warning
 def fit_statistics(observed, simulated) -> dict[str, float]:
     """R², MAPE (percent), RMSE and Theil's U^M, U^S, U^C of ``simulated`` against
     ``observed`` (same units).
@@ -42,6 +43,7 @@ def fit_statistics(observed, simulated) -> dict[str, float]:
             "theil_um": float(um), "theil_us": float(us), "theil_uc": float(uc)}
 
 
+@np.errstate(all="ignore")
 def _mape(observed: np.ndarray, simulated: np.ndarray) -> float:
     nonzero = observed != 0
     if not nonzero.any():
