@@ -253,9 +253,10 @@ def check_distinct_names(scenarios: list[Scenario]) -> list[Scenario]:
         elif other != scenario:
             where = (TomlFile(scenario.source, "scenario file").where("name")
                      if scenario.source != "bundled" else "bundled")
-            theirs = "the bundled one" if other.source == "bundled" else other.source
-            raise InputError(f"{where}: name {scenario.name!r} is also the name of the "
-                             f"scenario {theirs}; give each compared scenario its own name")
+            theirs = ("the bundled scenario" if other.source == "bundled"
+                      else f"the scenario in {other.source}")
+            raise InputError(f"{where}: name {scenario.name!r} is also the name of {theirs}; "
+                             "give each compared scenario its own name")
     return list(kept.values())
 
 
