@@ -10,8 +10,10 @@ are rough, to within a factor of about two: the callers count the large arrays o
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +117,18 @@ def check_scheduler(argument: str, address) -> tuple[str, int]:
 # ---------------------------------------------------------------------- memory and time
 def available_memory() -> int | None:
     """Bytes this process can still allocate: the kernel's ``MemAvailable``, or less when a
-    cgroup (a container) limits the process; ``None`` where neither can be read."""
+    cgroup (a container) limits the process; ``None`` where neither can be read. Read at most
+    once a second: reading costs more than a small ensemble's run, which checks it too."""
+    now = time.monotonic()
+    if now - _LAST_READING[0] > 1.0:
+        _LAST_READING[:] = [now, _read_available_memory()]
+    return _LAST_READING[1]
+
+
+_LAST_READING: list = [-math.inf, None]  # (when, bytes)
+
+
+def _read_available_memory() -> int | None:
     amounts = []
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():

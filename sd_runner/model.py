@@ -328,17 +328,31 @@ class SDModel:
 
     def declared_limits(self, columns) -> tuple[np.ndarray, np.ndarray]:
         """Declared lower and upper limits of each column (-inf and inf where none)."""
+        columns = tuple(columns)
+        answers = self.__dict__.setdefault("_limits_of_columns", {})  # asked at every run
+        if columns not in answers:
+            answers[columns] = self._limits(columns)
+        return answers[columns]
+
+    def _limits(self, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        known = self.__dict__.setdefault("_limits_of_column", {})
         lower, upper = [], []
         for column in columns:
-            try:
-                info = self.variable(column.partition("[")[0])
-            except KeyError:
-                info = None
-            low = info.lower if info is not None else np.nan
-            high = info.upper if info is not None else np.nan
-            lower.append(-np.inf if np.isnan(low) else low)
-            upper.append(np.inf if np.isnan(high) else high)
-        return np.asarray(lower), np.asarray(upper)
+            if column not in known:
+                try:
+                    info = self.variable(column.partition("[")[0])
+                except KeyError:
+                    info = None
+                low = info.lower if info is not None else np.nan
+                high = info.upper if info is not None else np.nan
+                known[column] = (-np.inf if np.isnan(low) else low,
+                                 np.inf if np.isnan(high) else high)
+            lower.append(known[column][0])
+            upper.append(known[column][1])
+        limits = np.asarray(lower), np.asarray(upper)
+        for array in limits:
+            array.setflags(write=False)  # shared by every run that asks for these columns
+        return limits
 
 
 def _as_float(value: object) -> xr.DataArray | float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import os
 import shutil
@@ -49,6 +50,12 @@ class TimeAxis:
 
     @classmethod
     def build(cls, initial: float, final: float, step: float, saveper: float) -> TimeAxis:
+        """The axis for these controls; built once per distinct controls (it loops over every
+        step in Python, which would otherwise cost more than a run), its arrays read-only."""
+        return _build_axis(cls, float(initial), float(final), float(step), float(saveper))
+
+    @classmethod
+    def _build(cls, initial: float, final: float, step: float, saveper: float) -> TimeAxis:
         if not step > 0 or not saveper > 0:
             raise InputError(f"TIME STEP ({step}) and SAVEPER ({saveper}) must be positive")
         if final < initial:
@@ -69,6 +76,14 @@ class TimeAxis:
         # PySD labels outputs with time rounded to the precision of 1e-5 TIME STEP.
         labels = np.round(np.asarray(times)[save], -int(np.log10(precision)))
         return cls(initial, final, step, saveper, len(times) - 1, save, labels)
+
+
+@functools.lru_cache(maxsize=64)
+def _build_axis(cls, initial: float, final: float, step: float, saveper: float) -> TimeAxis:
+    axis = cls._build(initial, final, step, saveper)
+    axis.save_steps.setflags(write=False)
+    axis.times.setflags(write=False)
+    return axis
 
 
 def kernel_key(compiled: CompiledModel) -> str:
