@@ -335,20 +335,13 @@ class SDModel:
         return answers[columns]
 
     def _limits(self, columns: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-        known = self.__dict__.setdefault("_limits_of_column", {})
-        lower, upper = [], []
-        for column in columns:
-            if column not in known:
-                try:
-                    info = self.variable(column.partition("[")[0])
-                except KeyError:
-                    info = None
-                low = info.lower if info is not None else np.nan
-                high = info.upper if info is not None else np.nan
-                known[column] = (-np.inf if np.isnan(low) else low,
-                                 np.inf if np.isnan(high) else high)
-            lower.append(known[column][0])
-            upper.append(known[column][1])
+        def declared(column: str) -> tuple[float, float]:
+            try:
+                return self.declared_range(column)
+            except KeyError:  # not a model variable (a time control): no limits
+                return -np.inf, np.inf
+
+        lower, upper = zip(*map(declared, columns), strict=True) if columns else ((), ())
         limits = np.asarray(lower), np.asarray(upper)
         for array in limits:
             array.setflags(write=False)  # shared by every run that asks for these columns
