@@ -275,7 +275,7 @@ class UnitChecker:
             argument = ast.arguments[0]
             timed = isinstance(argument, ae.ReferenceStructure) and _clean(
                 argument.reference) == "time"
-            wanted = YEAR if timed else DIMENSIONLESS
+            wanted = YEAR if timed or units[0] == YEAR else DIMENSIONLESS  # a table over time
             if units[0] is not None and units[0] is not ANY and units[0] != wanted:
                 self._problem(f"the argument of the table {table} is in {show(units[0])}, not "
                               f"{show(wanted)} (tables take normalised inputs)")
@@ -285,6 +285,8 @@ class UnitChecker:
                 self._problem(f"{function.upper()} of {show(units[0])}; its argument must "
                               "be dimensionless")
             return DIMENSIONLESS
+        if function in ("sum", "vmin", "vmax"):  # over a subscript range: its argument's units
+            return units[0]
         if function in ("min", "max"):
             return self._same(units, f"{function.upper()} of")
         if function == "if_then_else":
