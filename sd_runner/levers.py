@@ -28,6 +28,8 @@ class LeverSetting:
         Value of the full programme that a lever at level 1 applies.
     description : str
         What the setting means.
+    basis : str
+        Where the full-programme value comes from (a source, or "Assumed" and why).
     """
 
     variable: str
@@ -37,6 +39,7 @@ class LeverSetting:
     default: float
     full: float
     description: str
+    basis: str = ""
 
     def at_level(self, level: float) -> float:
         """The setting's value at ``level`` (0 = off, 1 = full programme)."""
@@ -63,6 +66,9 @@ class Lever:
         Default years over which it phases in.
     settings : tuple of LeverSetting
         The constants it sets.
+    cost_to_firms, cost_to_government : str
+        Which of the model's cost terms carry the lever's cost to each (the model computes
+        the costs: ``Firm Lever Cost``, ``Government Lever Cost``).
     """
 
     id: str
@@ -73,6 +79,8 @@ class Lever:
     start_year: float
     ramp_years: float
     settings: tuple[LeverSetting, ...]
+    cost_to_firms: str = ""
+    cost_to_government: str = ""
 
     def setting(self, variable: str) -> LeverSetting:
         """The setting for ``variable`` (case-insensitive), or ``KeyError``."""
@@ -82,8 +90,9 @@ class Lever:
         raise KeyError(variable)
 
 
-_LEVER_KEYS = {"number", "lever", "title", "paper", "start_year", "ramp_years", "settings"}
-_SETTING_KEYS = {"variable", "unit", "min", "max", "default", "full", "description"}
+_LEVER_KEYS = {"number", "lever", "title", "paper", "start_year", "ramp_years", "settings",
+               "cost_to_firms", "cost_to_government"}
+_SETTING_KEYS = {"variable", "unit", "min", "max", "default", "full", "description", "basis"}
 
 
 def load_levers(path: str | Path | None = None) -> dict[str, Lever]:
@@ -128,6 +137,7 @@ def load_levers(path: str | Path | None = None) -> dict[str, Lever]:
                 unit=source.text_field(setting_table.get("unit", ""), variable, "unit"),
                 description=source.text_field(
                     setting_table.get("description", ""), variable, "description"),
+                basis=source.text_field(setting_table.get("basis", ""), variable, "basis"),
                 **numbers,
             ))
         ramp = source.number(table["ramp_years"], lever_id, f"{lever_id}: ramp_years")
@@ -140,6 +150,10 @@ def load_levers(path: str | Path | None = None) -> dict[str, Lever]:
             element=source.text_field(table["lever"], lever_id, "lever"),
             title=source.text_field(table["title"], lever_id, "title"),
             paper=source.text_field(table.get("paper", ""), lever_id, "paper"),
+            cost_to_firms=source.text_field(table.get("cost_to_firms", ""), lever_id,
+                                            "cost_to_firms"),
+            cost_to_government=source.text_field(table.get("cost_to_government", ""), lever_id,
+                                                 "cost_to_government"),
             start_year=source.number(table["start_year"], lever_id, f"{lever_id}: start_year"),
             ramp_years=ramp,
             settings=tuple(settings),
