@@ -63,7 +63,8 @@ def test_calibrate_writes_parameters_intervals_sample_and_report(quick_fit):
     out, printed = quick_fit
     assert sorted(os.listdir(out)) == sorted([
         "parameters.toml", "parameters.cin", "identifiability.csv", "correlation.csv",
-        "rows.csv", "statistics.csv", "sample.csv", "report.html", "manifest.json"])
+        "rows.csv", "row_accounting.csv", "statistics.csv", "sample.csv", "report.html",
+        "manifest.json"])
     fitted = tomllib.loads((out / "parameters.toml").read_text(encoding="utf-8"))
     assert fitted["fit"]["method"] == "least-squares" and fitted["fit"]["seed"] == 2003
     assert len(fitted["parameters"]) == 24
