@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 sd-runner calibrate \
     --config calibration/config.toml \
     --data calibration/data/zhejiang_observations.csv \
+    --data calibration/data/more_observations.csv \
     --method least-squares \
     --seed 2003 \
     --out calibration/fit

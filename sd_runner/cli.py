@@ -311,9 +311,10 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
 @cli.command()
 @click.option("--config", "config_path", type=click.Path(), default=None,
               help="Calibration settings (TOML); default: config, the bundled settings.")
-@click.option("--data", "data_path", type=click.Path(), default=None,
-              help="Observation file (CSV); default: zhejiang_observations, the bundled "
-              "Zhejiang observations.")
+@click.option("--data", "data_path", type=click.Path(), multiple=True,
+              help="Observation file (CSV); give --data again for more files (the rows of "
+              "all are used); default: every bundled file (zhejiang_observations and "
+              "more_observations).")
 @click.option("--method", default=None,
               help="Optimiser: least-squares or differential-evolution; default: the "
               "settings file's.")
@@ -328,7 +329,8 @@ def calibrate(config_path, data_path, method, seed, out_dir):
 
     output.check_writable_dir(out_dir, "--out", rewrites=resources.fit_dir())
     output.check_separate([], folder=("--out", out_dir),
-                          inputs={"--config": config_path, "--data": data_path},
+                          inputs={"--config": config_path,
+                                  **{f"--data {p}": p for p in data_path}},
                           folder_writes=lambda name: name.endswith(_CALIBRATION_WRITES))
     with _StageBars() as bars:
         result = runner.calibrate(config_path, data_path, method, seed, progress=bars.update,
@@ -345,33 +347,39 @@ def calibrate(config_path, data_path, method, seed, out_dir):
 
 
 @cli.command()
-@click.option("--data", "data_path", type=click.Path(), required=True,
-              help="Observation file (CSV) in the project's format, or "
-              "zhejiang_observations, the bundled one.")
+@click.option("--data", "data_path", type=click.Path(), required=True, multiple=True,
+              help="Observation file (CSV) in the project's format, or a bundled one "
+              "(zhejiang_observations, more_observations); give --data again for more files.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--out", "out_file", type=click.Path(), default=None,
+              help="Also write every row's accounting (status, reason, simulated value, "
+              "error) to this CSV file.")
 @click.option("--config", "config_path", type=click.Path(), default=None,
               help="Calibration settings whose series mappings apply; default: config, the "
               "bundled settings.")
 @_fit_options
 @_errors_as_messages
-def validate(data_path, as_json, config_path, fit_path, uncalibrated):
-    """Compare the fitted model with an observation file: each row and the statistics."""
+def validate(data_path, as_json, out_file, config_path, fit_path, uncalibrated):
+    """Compare the fitted model with observation files: every row (compared, with its
+    simulated value and error, or not, with the reason) and the statistics."""
     import json
 
-    from sd_runner import runner
+    from sd_runner import output, runner
 
-    result = runner.validate(data_path, _chosen_fit(fit_path, uncalibrated), config_path)
+    if out_file is not None:
+        output.check_separate([("--out", out_file, False)],
+                              inputs={f"--data {p}": p for p in data_path})
+    result = runner.validate(list(data_path), _chosen_fit(fit_path, uncalibrated),
+                             config_path)
+    if out_file is not None:
+        output.write_text(out_file, result.accounting_csv(), "--out")
+        click.echo(f"wrote {out_file}", err=True)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=1, ensure_ascii=False))
         return
-    columns = ["series", "cluster", "period_start", "period_end", "observed", "simulated",
-               "percent_error"]
-    click.echo(result.rows[columns].round(3).to_string(index=False))
+    click.echo(result.accounting_text())
     click.echo("")
     click.echo(result.statistics.round(4).to_string(index=False))
-    for skipped in result.skipped:
-        click.echo(f"not compared: line {skipped.observation.line} "
-                   f"{skipped.observation.label()}: {skipped.reason}", err=True)
 
 
 @cli.command()

@@ -3,7 +3,10 @@
 The format is documented in ``calibration/data/README.md``. It is the column layout of the
 observation file the project started from, with the meaning of each field pinned down:
 
-``series, cluster, period_start, period_end, value, unit, basis, source[, evidence]``
+``series, cluster[, region], period_start, period_end, value, unit, basis, source[, evidence]``
+
+``region`` is where the value was observed (``Zhejiang``, ``Wenzhou city``, ``China``); a
+file without the column holds Zhejiang's own statistics (:data:`DEFAULT_REGION`).
 
 ``period_start`` and ``period_end`` are ISO dates and the period includes both days;
 ``basis`` begins with ``reported`` or ``derived`` (anything after that word is kept as a
@@ -31,7 +34,9 @@ from sd_runner.errors import InputError
 
 REQUIRED_COLUMNS = ("series", "cluster", "period_start", "period_end", "value", "unit",
                     "basis", "source")
-OPTIONAL_COLUMNS = ("evidence",)
+OPTIONAL_COLUMNS = ("region", "evidence")
+#: The region of every row of a file without a ``region`` column.
+DEFAULT_REGION = "Zhejiang"
 BASES = ("reported", "derived")
 MAX_BYTES = 5_000_000  # observation files are a few kilobytes; refuse what cannot be one
 
@@ -81,6 +86,9 @@ class Observation:
         Line of the file (1-based, header is line 1).
     file : str
         The file it was read from, as given.
+    region : str
+        Where the value was observed, as the file gives it (:data:`DEFAULT_REGION` for a
+        file without a ``region`` column).
     """
 
     series: str
@@ -95,11 +103,18 @@ class Observation:
     evidence: str
     line: int
     file: str = ""
+    region: str = DEFAULT_REGION
 
     @property
     def where(self) -> str:
         """``file:line`` for messages."""
         return f"{self.file}:{self.line}" if self.file else f"line {self.line}"
+
+    @property
+    def place(self) -> str:
+        """``name:line`` (the file's name without its folder), which tells the rows of two
+        files apart in tables."""
+        return f"{Path(self.file).name}:{self.line}" if self.file else f"line {self.line}"
 
     @property
     def start_year(self) -> float:
@@ -112,8 +127,11 @@ class Observation:
         return decimal_year(self.end + dt.timedelta(days=1))
 
     def label(self) -> str:
-        """``series/cluster/start..end`` for messages and tables."""
-        return f"{self.series}/{self.cluster}/{self.start.isoformat()}..{self.end.isoformat()}"
+        """``series/cluster/start..end`` for messages and tables, with ``@region`` for a
+        region other than :data:`DEFAULT_REGION`."""
+        region = "" if self.region == DEFAULT_REGION else f"@{self.region}"
+        return (f"{self.series}/{self.cluster}{region}/{self.start.isoformat()}.."
+                f"{self.end.isoformat()}")
 
 
 def decimal_year(day: dt.date) -> float:
@@ -184,10 +202,10 @@ def load_observations(path: str | Path) -> list[Observation]:
                 raise InputError(f"{path}:{line}: {len(fields)} fields for {len(header)} "
                                  "columns; quote values that contain commas")
             row = _observation(path, line, dict(zip(header, fields, strict=True)))
-            key = (row.series, row.cluster, row.start, row.end)
+            key = (row.series, row.cluster, row.region.casefold(), row.start, row.end)
             if key in seen:
                 raise InputError(f"{path}:{line}: duplicate of line {seen[key]} (same series, "
-                                 "cluster and period); keep one of them")
+                                 "cluster, region and period); keep one of them")
             seen[key] = line
             rows.append(row)
     except csv.Error as exc:
@@ -201,11 +219,11 @@ def load_observations(path: str | Path) -> list[Observation]:
 def _observation(path: Path, line: int, raw: dict[str, str]) -> Observation:
     where = f"{path}:{line}"
     fields = {k: v.strip() for k, v in raw.items()}
-    for name in ("series", "cluster", "unit", "source"):
-        if not fields[name]:
+    for name in ("series", "cluster", "region", "unit", "source"):
+        if name in fields and not fields[name]:
             raise InputError(f"{where}: field {name} is empty; every row needs its {name}")
-    for name in ("series", "cluster"):  # names matched against the settings, like numbers
-        if raw[name] != fields[name]:
+    for name in ("series", "cluster", "region"):  # names matched against the settings
+        if name in raw and raw[name] != fields[name]:
             raise InputError(f"{where}: field {name} {raw[name]!r} has spaces around it; "
                              "remove the spaces")
     start = _date(where, "period_start", fields["period_start"])
@@ -228,6 +246,7 @@ def _observation(path: Path, line: int, raw: dict[str, str]) -> Observation:
         start=start, end=end, value=value, unit=fields["unit"], basis=word.casefold(),
         basis_note=note.strip(), source=fields["source"],
         evidence=fields.get("evidence", ""), line=line, file=str(path),
+        region=fields.get("region", DEFAULT_REGION),
     )
 
 
@@ -254,13 +273,26 @@ def _date(where: str, field: str, text: str) -> dt.date:
                          "YYYY-MM-DD") from None
 
 
-def check_periods(observations: list[Observation], initial: float, final: float) -> None:
-    """Refuse a row whose period is not within the model's time (``initial`` to ``final``,
-    its INITIAL TIME and FINAL TIME in decimal years), naming its file and line."""
-    for row in observations:
-        if row.start_year < initial - 1e-9 or row.end_year > final + 1e-9:
-            raise InputError(
-                f"{row.where}: period {row.start.isoformat()}..{row.end.isoformat()} (fields "
-                f"period_start, period_end) lies outside the model's time, {initial:g} to "
-                f"{final:g} (INITIAL TIME to FINAL TIME); leave the row out or use a model "
-                "that covers it")
+def load_observation_files(paths: list[str | Path]) -> list[Observation]:
+    """Read several observation files: their rows in order, file after file.
+
+    The same file given twice, or one statistic (series, cluster, region and period) in two
+    files, is refused: its rows would count twice.
+    """
+    rows: list[Observation] = []
+    files: dict[Path, str] = {}
+    seen: dict[tuple, Observation] = {}
+    for path in paths:
+        resolved = Path(path).resolve()
+        if resolved in files:
+            raise InputError(f"{path}: given twice (as {files[resolved]} too); give each "
+                             "observation file once")
+        files[resolved] = str(path)
+        for row in load_observations(path):
+            key = (row.series, row.cluster, row.region.casefold(), row.start, row.end)
+            if key in seen:
+                raise InputError(f"{row.where}: the same series, cluster, region and period "
+                                 f"as {seen[key].where}; keep one of them")
+            seen[key] = row
+            rows.append(row)
+    return rows

@@ -44,6 +44,17 @@ def observations_path() -> Path:
     return calibration_dir() / "data" / "zhejiang_observations.csv"
 
 
+def more_observations_path() -> Path:
+    """The bundled second observation file: other regions and aggregates, with a ``region``
+    column."""
+    return calibration_dir() / "data" / "more_observations.csv"
+
+
+def observation_paths() -> list[Path]:
+    """Every bundled observation file, in the order the calibration reads them."""
+    return [observations_path(), more_observations_path()]
+
+
 def fit_dir() -> Path:
     """The committed fit: the default parameter set of every run."""
     return calibration_dir() / "fit"
@@ -75,7 +86,8 @@ def factors_path() -> Path:
 
 
 #: Kinds of bundled input file that options can name instead of giving a path.
-_BUNDLED_INPUTS = {"factors": (factors_path,), "observations": (observations_path,),
+_BUNDLED_INPUTS = {"factors": (factors_path,),
+                   "observations": (observations_path, more_observations_path),
                    "settings": (calibration_config_path,)}
 
 

@@ -228,10 +228,22 @@ _INPUT_NOUNS = {"factors": "factors file", "observations": "observation file",
 
 def _calibration_config():
     from sd_runner.calibration.config import load_config
-    from sd_runner.observations import load_observations
+    from sd_runner.observations import load_observation_files
 
     return load_config(resources.calibration_config_path(),
-                       load_observations(resources.observations_path()))
+                       load_observation_files(resources.observation_paths()))
+
+
+def observation_files(texts, option: str = "--data") -> tuple[list[Path], list[str]]:
+    """The observation files ``texts`` name (one text, several, or none: every bundled
+    file), and how to name each again from anywhere."""
+    if texts is None or isinstance(texts, str | Path):
+        texts = [] if texts is None else [texts]
+    if not texts:
+        bundled = resources.bundled_inputs("observations")
+        return list(bundled.values()), list(bundled)
+    found = [input_file(str(t), "observations", option) for t in texts]
+    return [path for path, _ in found], [label for _, label in found]
 
 
 def describe_levers_and_scenarios() -> list[str]:
@@ -252,26 +264,27 @@ def describe_levers_and_scenarios() -> list[str]:
 
 
 # ---------------------------------------------------------------------- calibration
-def calibrate(config_path: str | None, data_path: str | None, method: str | None,
+def calibrate(config_path: str | None, data_path, method: str | None,
               seed: int | None, progress=None, notice=None):
-    """Calibrate the model (from the ``.mdl``'s own values) against an observation file.
+    """Calibrate the model (from the ``.mdl``'s own values) against observation files
+    (``data_path``: one, a list, or ``None``).
 
-    Defaults: the bundled settings and observations. Returns a
+    Defaults: the bundled settings and every bundled observation file. Returns a
     :class:`~sd_runner.calibration.calibrate.Calibration`.
     """
     from sd_runner.calibration.calibrate import calibrate as run_calibration
     from sd_runner.calibration.config import check_against_model, load_config
     from sd_runner.calibration.optimize import METHODS
-    from sd_runner.observations import load_observations
+    from sd_runner.observations import load_observation_files
 
     if method is not None and method not in METHODS:
         raise InputError(f"--method {method!r} is not an optimiser; use one of "
                          f"{', '.join(METHODS)}")
     if seed is not None:  # emcee seeds numpy's legacy generator, which takes 32 bits
         limits.check_seed("seed", seed, limits.LEGACY_SEED_MAX)
-    data, data_label = input_file(data_path, "observations", "--data")
+    data, data_label = observation_files(data_path)
     settings, settings_label = input_file(config_path, "settings", "--config")
-    observations = load_observations(data)
+    observations = load_observation_files(data)
     config = load_config(settings, observations)
     check_against_model(config, bundled_model("fast", UNCALIBRATED))
     result = run_calibration(bundled_model("fast", UNCALIBRATED), config, observations,
@@ -284,7 +297,9 @@ def calibrate(config_path: str | None, data_path: str | None, method: str | None
 
 def calibration_settings(calibration) -> dict:
     """What a calibration was run with, as options that rerun it from anywhere."""
-    return {"config_path": calibration.config_path, "data_path": calibration.data_path,
+    paths = calibration.data_paths or [calibration.data_path]
+    return {"config_path": calibration.config_path,
+            "data_path": paths[0] if len(paths) == 1 else paths,
             "method": calibration.method, "seed": calibration.seed}
 
 
@@ -299,13 +314,14 @@ def calibration_files(calibration) -> dict[str, str]:
     return fit_files(calibration, html)
 
 
-def validate(data_path: str, fit: str = CALIBRATED, config_path: str | None = None):
-    """Compare a fitted model with any observation file (rows and statistics)."""
+def validate(data_path, fit: str = CALIBRATED, config_path: str | None = None):
+    """Compare a fitted model with observation files (``data_path``: one or a list): every
+    row accounted for, the compared rows and their statistics."""
     from sd_runner.calibration.config import load_config
     from sd_runner.calibration.validate import validate as run_validation
-    from sd_runner.observations import load_observations
+    from sd_runner.observations import load_observation_files
 
-    observations = load_observations(input_file(data_path, "observations", "--data")[0])
+    observations = load_observation_files(observation_files(data_path)[0])
     # Priors play no part in comparing a fit with data, so their rows need not be present.
     config = load_config(input_file(config_path, "settings", "--config")[0], None)
     return run_validation(bundled_model("fast", fit), config, observations)

@@ -166,12 +166,16 @@ def test_rows_after_final_time_are_left_out_with_the_reason(plain_model, config,
                if s.observation in late)
 
 
-def test_rows_of_unmapped_series_or_clusters_are_rejected(plain_model, config, observations):
+def test_rows_of_unmapped_series_or_clusters_are_left_out_with_reasons(plain_model, config,
+                                                                        observations):
     row = observations[0]
-    with pytest.raises(InputError, match="series 'imports' has no mapping"):
-        CalibrationProblem(plain_model, config, [dataclasses.replace(row, series="imports")])
-    with pytest.raises(InputError, match="cluster 'silk' is neither mapped nor excluded"):
-        CalibrationProblem(plain_model, config, [dataclasses.replace(row, cluster="silk")])
+    rows = [row, dataclasses.replace(row, series="imports"),
+            dataclasses.replace(row, cluster="silk")]
+    problem = CalibrationProblem(plain_model, config, rows)
+    assert [t.observation for t in problem.targets] == [row]
+    reasons = [s.reason for s in problem.skipped]
+    assert "series imports has no model counterpart" in reasons[0]
+    assert "cluster silk is neither a model cluster nor an aggregate" in reasons[1]
     with pytest.raises(InputError, match="unit 'USD' of exports must be"):
         CalibrationProblem(plain_model, config, [dataclasses.replace(row, unit="USD")])
 
@@ -339,7 +343,8 @@ def test_committed_fit_is_reproduced_from_its_settings_data_and_seed(tmp_path):
     from sd_runner.calibration.fitfile import fit_files, read_fit
 
     result = runner.calibrate(str(resources.calibration_config_path()),
-                              str(resources.observations_path()), "least-squares", 2003)
+                              [str(p) for p in resources.observation_paths()],
+                              "least-squares", 2003)
     files = fit_files(result)
     committed = resources.fit_dir()
     fresh = tmp_path / "parameters.toml"
@@ -396,5 +401,5 @@ def test_committed_fit_was_made_from_the_current_model_settings_and_data():
 
     assert made["model_sha256"] == digest(resources.model_path()), "rerun calibration/run.sh"
     assert made["settings_sha256"] == digest(resources.calibration_config_path())
-    assert made["data_sha256"] == digest(resources.observations_path())
+    assert made["data_sha256"] == [digest(p) for p in resources.observation_paths()]
     assert made["method"] == "least-squares" and made["seed"] == 2003  # as run.sh says

@@ -63,7 +63,8 @@ def test_calibrate_writes_parameters_intervals_sample_and_report(quick_fit):
     out, printed = quick_fit
     assert sorted(os.listdir(out)) == sorted([
         "parameters.toml", "parameters.cin", "identifiability.csv", "correlation.csv",
-        "rows.csv", "statistics.csv", "sample.csv", "report.html", "manifest.json"])
+        "rows.csv", "row_accounting.csv", "statistics.csv", "sample.csv", "report.html",
+        "manifest.json"])
     fitted = tomllib.loads((out / "parameters.toml").read_text(encoding="utf-8"))
     assert fitted["fit"]["method"] == "least-squares" and fitted["fit"]["seed"] == 2003
     assert len(fitted["parameters"]) == 24
@@ -169,10 +170,38 @@ def test_validate_rejects_bad_rows_with_the_line(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("series,cluster,period_start,period_end,value,unit,basis,source\n"
                    "exports,textile,2015-01-01,2015-12-31,400,100 million USD,reported,t\n"
-                   "exports,silk,2015-01-01,2015-12-31,400,100 million USD,reported,t\n",
+                   "exports,textile,2016-01-01,2016-12-31,400,USD,reported,t\n",
                    encoding="utf-8")
     message = one_line_error(invoke("validate", "--data", bad))
-    assert f"{bad}:3:" in message and "'silk'" in message
+    assert f"{bad}:3:" in message and "unit 'USD'" in message
+
+
+def test_validate_lists_every_row_of_several_files(tmp_path):
+    extra = tmp_path / "extra.csv"
+    extra.write_text("series,cluster,region,period_start,period_end,value,unit,basis,source\n"
+                     "exports,silk,Zhejiang,2015-01-01,2015-12-31,4,100 million USD,reported,t\n"
+                     "exports,textile,Zhejiang,2015-01-01,2015-12-31,400,100 million USD,"
+                     "reported,t\n", encoding="utf-8")
+    out = tmp_path / "accounting.csv"
+    result = invoke("validate", "--data", "zhejiang_observations", "--data",
+                    "more_observations", "--data", extra, "--json", "--out", out)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output[result.output.index("{"):])
+    files = [*resources.observation_paths(), extra]
+    assert len(data["accounting"]) == sum(len(load_observations(p)) for p in files)
+    assert [(r["file"], r["line"]) for r in data["accounting"]][-2:] == [
+        ("extra.csv", 2), ("extra.csv", 3)]
+    silk, textile = data["accounting"][-2:]
+    assert silk["status"] == "not compared" and "silk" in silk["reason"]
+    assert silk["simulated"] is None
+    assert textile["status"] == "fitted" and textile["simulated"] > 0 and textile["error"]
+    assert all(r["reason"] for r in data["accounting"] if r["status"] == "not compared")
+    written = pd.read_csv(out, keep_default_na=False)
+    assert len(written) == len(data["accounting"])
+    text = invoke("validate", "--data", extra).output
+    assert "not compared" in text and "cluster silk is neither" in text
+    twice = one_line_error(invoke("validate", "--data", extra, "--data", extra))
+    assert "given twice" in twice
 
 
 def test_a_fit_from_the_bundled_data_records_its_hash_and_names(quick_config, quick_fit):
@@ -181,12 +210,17 @@ def test_a_fit_from_the_bundled_data_records_its_hash_and_names(quick_config, qu
 
     out, _ = quick_fit
     fitted = tomllib.loads((out / "parameters.toml").read_text(encoding="utf-8"))
-    data = resources.observations_path().read_bytes()
-    assert fitted["fit"]["data_sha256"] == hashlib.sha256(data).hexdigest()
+    assert fitted["fit"]["data_sha256"] == [hashlib.sha256(p.read_bytes()).hexdigest()
+                                            for p in resources.observation_paths()]
     settings = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["settings"]
     resolved = {k: settings[k] for k in ("config_path", "data_path", "method", "seed")}
-    assert resolved == {"config_path": str(quick_config), "data_path": "zhejiang_observations",
+    assert resolved == {"config_path": str(quick_config),
+                        "data_path": ["zhejiang_observations", "more_observations"],
                         "method": "least-squares", "seed": 2003}
+    accounting = pd.read_csv(out / "row_accounting.csv", keep_default_na=False)
+    assert len(accounting) == sum(len(load_observations(p))
+                                  for p in resources.observation_paths())
+    assert set(accounting["status"]) == {"fitted", "prior", "not compared"}
 
 
 # ------------------------------------------------- settings the fit cannot honour, refused up front
@@ -240,9 +274,12 @@ def test_rows_after_final_time_are_named_before_the_fit_starts(tmp_path, monkeyp
                                   load_config(resources.calibration_config_path(), observations),
                                   observations).targets  # with final_time 2014: every row
     late = [t.observation for t in compared if t.observation.end_year > 2010]
-    result = invoke("calibrate", "--config", path, "--out", tmp_path / "fit")
-    notice, error = [line for line in result.output.splitlines() if line.strip()]
+    result = invoke("calibrate", "--config", path, "--out", tmp_path / "fit",
+                    "--data", "zhejiang_observations", "--data", "more_observations")
+    notice, others, error = [line for line in result.output.splitlines() if line.strip()]
     assert notice == (f"{len(late)} rows after final_time 2010 are not compared "
                       f"({resources.observations_path().name} lines "
                       f"{line_list([row.line for row in late])})")
+    assert others.startswith("47 more rows are not compared (zhejiang_observations.csv lines "
+                             "24, 29, 34; more_observations.csv lines 2-45)")
     assert error == "Error: stopped where the fit starts" and result.exit_code == 2

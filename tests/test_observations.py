@@ -9,7 +9,7 @@ from conftest import SHARED
 
 from sd_runner import resources
 from sd_runner.errors import InputError
-from sd_runner.observations import decimal_year, load_observations
+from sd_runner.observations import decimal_year, load_observation_files, load_observations
 
 HEADER = "series,cluster,period_start,period_end,value,unit,basis,source,evidence\n"
 GOOD = "exports,textile,2003-01-01,2003-12-31,63.86,100 million USD,reported,paper,quote\n"
@@ -81,3 +81,58 @@ def test_missing_file_and_folder(tmp_path):
         load_observations(tmp_path / "nothing.csv")
     with pytest.raises(InputError, match="is not a file"):
         load_observations(tmp_path)
+
+
+REGIONAL = "series,cluster,region,period_start,period_end,value,unit,basis,source\n"
+
+
+def test_region_column_is_optional_and_zhejiang_by_default(write_file):
+    plain = load_observations(write_file(HEADER + GOOD, "plain.csv"))[0]
+    assert plain.region == "Zhejiang" and "@" not in plain.label()
+    path = write_file(REGIONAL + "exports,footwear,Wenzhou city,2011-01-01,2011-12-31,47.24,"
+                      "100 million USD,reported,s\n", "regional.csv")
+    row = load_observations(path)[0]
+    assert row.region == "Wenzhou city" and row.place == "regional.csv:2"
+    assert row.label() == "exports/footwear@Wenzhou city/2011-01-01..2011-12-31"
+
+
+def test_one_statistic_per_region_may_repeat_across_regions(write_file):
+    rows = "exports,textile,{},2010-01-01,2010-12-31,5,u,reported,s\n"
+    path = write_file(REGIONAL + rows.format("China") + rows.format("Zhejiang"), "two.csv")
+    assert [r.region for r in load_observations(path)] == ["China", "Zhejiang"]
+
+
+@pytest.mark.parametrize("row, expected", [
+    ("exports,textile,,2010-01-01,2010-12-31,5,u,reported,s\n", ":2: field region is empty"),
+    ("exports,textile, China,2010-01-01,2010-12-31,5,u,reported,s\n",
+     ":2: field region ' China' has spaces around it"),
+])
+def test_bad_regions_are_rejected_with_file_line_and_fix(write_file, row, expected):
+    path = write_file(REGIONAL + row, "obs.csv")
+    with pytest.raises(InputError) as error:
+        load_observations(path)
+    assert f"{path}{expected}" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_several_files_are_read_in_order_and_repeats_refused(write_file):
+    first = write_file(HEADER + GOOD, "first.csv")
+    second = write_file(REGIONAL + "exports,textile,China,2003-01-01,2003-12-31,5,u,"
+                        "reported,s\n", "second.csv")
+    rows = load_observation_files([first, second])
+    assert [r.place for r in rows] == ["first.csv:2", "second.csv:2"]
+    with pytest.raises(InputError, match="given twice"):
+        load_observation_files([first, first])
+    again = write_file(REGIONAL + "exports,textile,Zhejiang,2003-01-01,2003-12-31,1,100 "
+                       "million USD,reported,s\n", "again.csv")
+    with pytest.raises(InputError, match=rf"again.csv:2: the same series, cluster, region "
+                                         rf"and period as {first}:2"):
+        load_observation_files([first, again])
+
+
+def test_bundled_second_file_is_the_shared_one_with_regions():
+    rows = load_observations(resources.more_observations_path())
+    assert {r.region for r in rows} == {"Zhejiang", "Wenzhou city", "China"}
+    assert all(r.source for r in rows)
+    if (SHARED / "data").is_dir():
+        assert resources.more_observations_path().read_bytes() == (
+            SHARED / "data" / "more_observations.csv").read_bytes()

@@ -17,6 +17,7 @@ from sd_runner import limits
 from sd_runner.calibration.config import CalibrationConfig, check_effort
 from sd_runner.calibration.optimize import Optimum, fit
 from sd_runner.calibration.problem import CalibrationProblem, Skipped
+from sd_runner.calibration.row_accounting import FITTED, accounting_table
 from sd_runner.calibration.statistics import statistics_table
 from sd_runner.calibration.uncertainty import (
     Covariance,
@@ -60,9 +61,10 @@ class Calibration:
         Factor by which intervals are widened: chi-square per degree of freedom when above
         one, else one.
     rows : pandas.DataFrame
-        One row per compared observation: observed, simulated, residuals, source.
+        One row per compared observation (``status`` fitted or check): observed, simulated,
+        residuals, source.
     statistics : pandas.DataFrame
-        Fit statistics per series and overall.
+        Fit statistics per series and overall, over the fitted rows.
     parameters : pandas.DataFrame
         The identifiability table: estimate, bounds, standard error, profile interval,
         posterior quantiles, prior, strongest correlation and a verdict.
@@ -71,6 +73,13 @@ class Calibration:
     trajectories : pandas.DataFrame
         The compared variables at the best fit, every TIME STEP, in data units (flows per
         year): the rows' ``observed_rate`` and ``simulated_rate`` are on the same footing.
+    accounting : pandas.DataFrame
+        Every row of every observation file: its status (fitted, check, prior, not
+        compared), the reason, and for compared rows the simulated value and error.
+    data_path : str
+        How the observation files were named, joined by ``", "``.
+    data_digest : str
+        sha256 of the observation file, or of each file joined by ``", "``.
     """
 
     config: CalibrationConfig
@@ -96,6 +105,8 @@ class Calibration:
     model_digest: str
     seconds: dict[str, float] = field(default_factory=dict)
     config_path: str = ""  # how the settings were named (a path, or a bundled name)
+    accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
+    data_paths: list[str] = field(default_factory=list)  # each file as named
 
     def values(self) -> dict[str, float]:
         """The fitted parameter set: Vensim name to value."""
@@ -103,7 +114,8 @@ class Calibration:
 
 
 def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Observation],
-              *, data_path: str | Path = "", data_file: str | Path | None = None,
+              *, data_path: str | Path | list = "",
+              data_file: str | Path | list | None = None,
               method: str | None = None,
               seed: int | None = None, uncertainty: bool = True,
               progress: Progress = _no_progress,
@@ -119,10 +131,11 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
         Parameters, bounds, priors, series and optimiser settings.
     observations : list of Observation
         The data.
-    data_path : str or path-like
-        How the observation file is named in the results (a path, or a bundled name).
-    data_file : path-like, optional
-        The observation file itself, whose sha256 the results record; default ``data_path``.
+    data_path : str, path-like or list of them
+        How the observation files are named in the results (paths, or bundled names).
+    data_file : path-like or list of them, optional
+        The observation files themselves, whose sha256 the results record; default
+        ``data_path``.
     method, seed : optional
         Override the settings file's optimiser and seed.
     uncertainty : bool
@@ -143,8 +156,12 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
     late = problem.after_final_time()
     if late:
         notice(f"{len(late)} rows after final_time {config.final_time:g} are not compared "
-               f"({Path(late[0].file).name or 'the observations'} lines "
-               f"{line_list([row.line for row in late])})")
+               f"({file_lines(late)})")
+    others = [s.observation for s in problem.skipped if s.status != "prior"
+              and s.observation not in late]
+    if others:
+        notice(f"{len(others)} more rows are not compared ({file_lines(others)}); "
+               "row_accounting.csv gives each one's reason")
     optimum = fit(problem, method, seed, config.starts, config.max_evaluations,
                   lambda done, total: progress("fit", done, total), config.generations)
     seconds["fit"] = time.perf_counter() - clock
@@ -166,20 +183,48 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
                                      lambda d, t: progress("mcmc", d, t))
         seconds["mcmc"] = time.perf_counter() - clock
     rows = fit_rows(problem, estimate)
-    data = Path(data_file if data_file is not None else data_path)
+    labels = [str(p) for p in _as_list(data_path)]
+    files = [Path(p) for p in _as_list(data_file if data_file is not None else data_path)]
+    digests = [hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else ""
+               for f in files]
     return Calibration(
         config=config, method=method, seed=seed, names=list(problem.names),
         estimate=estimate, chi_square=best, dof=dof, scale=scale, optimum=optimum,
         covariance=cov, intervals=intervals, posterior=posterior, rows=rows,
-        statistics=statistics_table(rows),
+        statistics=statistics_table(rows[rows["status"] == FITTED]),
         parameters=parameter_table(problem, estimate, cov, intervals, posterior,
                                    config.confidence),
         correlation=pd.DataFrame(cov.correlation, index=problem.names, columns=problem.names),
         skipped=problem.skipped, trajectories=problem.trajectories(estimate),
-        data_path=str(data_path),
-        data_digest=hashlib.sha256(data.read_bytes()).hexdigest() if data.is_file() else "",
+        data_path=", ".join(labels), data_digest=", ".join(digests),
         model_digest=model.file_sha256, seconds=seconds,
+        accounting=row_accounting(problem, rows), data_paths=labels,
     )
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def row_accounting(problem: CalibrationProblem, rows: pd.DataFrame) -> pd.DataFrame:
+    """Every row ``problem`` was given, in file order, with its status and reason, and for
+    the compared rows (``rows``, from :func:`fit_rows`) the simulated value."""
+    decided = {id(t.observation): (t.status, "") for t in problem.targets}
+    decided.update({id(s.observation): (s.status, s.reason) for s in problem.skipped})
+    simulated = dict(zip((id(t.observation) for t in problem.targets), rows["simulated"],
+                         strict=True))
+    observations = problem.observations
+    return accounting_table(observations, [decided[id(o)] for o in observations],
+                            {i: simulated[id(o)] for i, o in enumerate(observations)
+                             if id(o) in simulated})
+
+
+def file_lines(rows: list[Observation]) -> str:
+    """``"a.csv lines 3-5; b.csv lines 2, 9"``: the rows' places, file by file."""
+    by_file: dict[str, list[int]] = {}
+    for row in rows:
+        by_file.setdefault(Path(row.file).name or "the observations", []).append(row.line)
+    return "; ".join(f"{name} lines {line_list(lines)}" for name, lines in by_file.items())
 
 
 def line_list(lines: list[int], shown: int = 12) -> str:
@@ -197,19 +242,21 @@ def line_list(lines: list[int], shown: int = 12) -> str:
 
 @np.errstate(all="ignore")  # an error too large for a float is inf, not a warning
 def fit_rows(problem: CalibrationProblem, theta: np.ndarray) -> pd.DataFrame:
-    """Every compared row with its observed and simulated value and residuals."""
+    """Every compared row with its observed and simulated value and residuals (a ``check``
+    row has no weighted residual: it is not in the payoff)."""
     simulated = problem.simulate(theta)[0]
     observed = problem.observed
     observed_rate = problem.as_rates(observed, theta)
     simulated_rate = problem.as_rates(simulated, theta)
-    residual = problem.residuals(theta)[0][:problem.n_rows]
+    residual = np.full(len(problem.targets), np.nan)
+    residual[problem.fitted] = problem.residuals(theta)[0][:problem.n_rows]
     records = []
     for target, sim, obs, res, o_s, s_s, o_r, s_r in zip(
             problem.targets, simulated, observed, residual, problem.scaled(observed),
             problem.scaled(simulated), observed_rate, simulated_rate, strict=True):
         row = target.observation
         records.append({
-            "series": row.series, "cluster": row.cluster,
+            "series": row.series, "cluster": row.cluster, "region": row.region,
             "period_start": row.start.isoformat(), "period_end": row.end.isoformat(),
             "unit": row.unit, "observed": obs, "simulated": float(sim),
             "error": float(sim - obs),
@@ -217,7 +264,8 @@ def fit_rows(problem: CalibrationProblem, theta: np.ndarray) -> pd.DataFrame:
             "weighted_residual": float(res), "observed_scaled": float(o_s),
             "simulated_scaled": float(s_s), "observed_rate": float(o_r),
             "simulated_rate": float(s_r), "variable": target.column, "basis": row.basis,
-            "line": row.line, "source": row.source,
+            "line": row.line, "source": row.source, "status": target.status,
+            "file": Path(row.file).name,
         })
     return pd.DataFrame.from_records(records)
 

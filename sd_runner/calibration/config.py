@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sd_runner import limits
 from sd_runner.constant_names import first_overlap
 from sd_runner.errors import InputError
-from sd_runner.observations import Observation
+from sd_runner.observations import DEFAULT_REGION, Observation
 from sd_runner.tomlfile import TomlFile
 
-KINDS = ("flow", "ratio")
+KINDS = ("flow", "ratio", "growth")
 SCALES = ("log", "linear")
-ROLES = ("target", "prior")
+#: ``target``: in the payoff; ``check``: simulated and reported, not in the payoff;
+#: ``prior``: its rows only feed priors.
+ROLES = ("target", "check", "prior")
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,16 @@ class SeriesMap:
     name : str
         Series name as the observation files give it (``"exports"``).
     role : str
-        ``"target"`` (in the payoff) or ``"prior"`` (its rows only feed priors).
+        ``"target"`` (in the payoff), ``"check"`` (simulated and reported, no weight in the
+        payoff: an out-of-sample check) or ``"prior"`` (its rows only feed priors).
     variable : str
         The model variable (Vensim name, subscripted by Cluster) it corresponds to.
     kind : str
         ``"flow"``: the row is compared with the integral of the variable over the period;
-        ``"ratio"``: with the variable's average over the period.
+        ``"ratio"``: with the variable's average over the period (an intensive variable: a
+        share, or a level such as USD per pair); ``"growth"``: with the year-on-year growth
+        in percent, 100 x (average over the period / average over the same dates one year
+        earlier - 1).
     unit : str
         Unit the rows must carry.
     factor : float
@@ -53,6 +59,8 @@ class SeriesMap:
         over parts of a year.
     mapping : str
         Why the variable is the series' counterpart, and what differs.
+    regions : tuple of str or None
+        The regions whose rows the series compares; ``None``: the fit's ``regions``.
     """
 
     name: str
@@ -66,6 +74,7 @@ class SeriesMap:
     weight: float = 1.0
     seasonal_share: str | None = None
     mapping: str = ""
+    regions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,10 +132,16 @@ class CalibrationConfig:
     mcmc_burn: int
     mcmc_thin: int
     sample_size: int
+    regions: tuple[str, ...] = (DEFAULT_REGION,)
+    aggregates: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
         return [p.name for p in self.parameters]
+
+    def regions_of(self, series: SeriesMap) -> tuple[str, ...]:
+        """The regions whose rows ``series`` compares: its own, else the fit's."""
+        return self.regions if series.regions is None else series.regions
 
 
 def load_config(path: str | Path, observations: list[Observation] | None) -> CalibrationConfig:
@@ -137,15 +152,15 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
     """
     source = TomlFile(path, "calibration settings file")
     data = source.data
-    source.no_unknown_keys(data, {"fit", "clusters", "excluded_clusters", "series",
-                                  "parameters", "uncertainty"}, "the settings file")
+    source.no_unknown_keys(data, {"fit", "clusters", "excluded_clusters", "aggregate_clusters",
+                                  "series", "parameters", "uncertainty"}, "the settings file")
     for table in ("fit", "clusters", "series", "parameters"):
         if table not in data:
             raise InputError(f"{source.path}: missing table [{table}]; see the bundled "
                              "calibration/config.toml")
     fit = source.table(data["fit"], "fit", "fit")
     source.no_unknown_keys(fit, {"final_time", "method", "seed", "starts", "max_evaluations",
-                                 "generations", "derived_weight"}, "[fit]")
+                                 "generations", "derived_weight", "regions"}, "[fit]")
     uncertainty = source.table(data.get("uncertainty", {}), "uncertainty", "uncertainty")
     source.no_unknown_keys(uncertainty, {"confidence", "mcmc_walkers", "mcmc_steps",
                                          "mcmc_burn", "mcmc_thin", "sample_size"},
@@ -156,6 +171,8 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
     if both:
         raise source.error(sorted(both)[0], f"cluster {sorted(both)[0]!r} is both mapped and "
                            "excluded; keep one")
+    regions = _regions(source, fit.get("regions", [DEFAULT_REGION]), "regions", "fit")
+    aggregates = _aggregates(source, data.get("aggregate_clusters", {}), clusters, excluded)
     series_tables = source.table(data["series"], "series", "series")
     _refuse_case_twins(source, list(series_tables), "series")
     series = {name: _series(source, name, raw) for name, raw in series_tables.items()}
@@ -229,6 +246,8 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
         mcmc_burn=burn,
         mcmc_thin=thin,
         sample_size=sample_size,
+        regions=regions,
+        aggregates=aggregates,
     )
 
 
@@ -238,6 +257,51 @@ def _string_table(source: TomlFile, raw, name: str) -> dict[str, str]:
     result = {}
     for key, value in table.items():
         result[key.casefold()] = source.text_field(value, key, f"{name}.{key}")
+    return result
+
+
+def _regions(source: TomlFile, raw, key: str, where: str) -> tuple[str, ...]:
+    """A non-empty list of region names, as observation files spell them."""
+    if not (isinstance(raw, list) and raw and all(isinstance(r, str) and r.strip() == r and r
+                                                  for r in raw)):
+        raise source.error(key, f"{key} in [{where}] must be a list of region names in quotes, "
+                           f'e.g. ["{DEFAULT_REGION}"], not {raw!r}', where)
+    folded = [r.casefold() for r in raw]
+    twice = next((r for r, f in zip(raw, folded, strict=True) if folded.count(f) > 1), None)
+    if twice is not None:
+        raise source.error(key, f"region {twice!r} appears twice in {key} of [{where}] (names "
+                           "ignore case); keep one", where)
+    return tuple(raw)
+
+
+def _aggregates(source: TomlFile, raw, clusters: dict[str, str],
+                excluded: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """``[aggregate_clusters]``: a data cluster that is the sum of two or more model clusters
+    (data cluster names of ``[clusters]``)."""
+    table = source.table(raw, "aggregate_clusters", "aggregate_clusters")
+    _refuse_case_twins(source, list(table), "[aggregate_clusters]")
+    result = {}
+    for key, members in table.items():
+        name = key.casefold()
+        where = "aggregate_clusters"
+        if name in clusters or name in excluded:
+            raise source.error(key, f"aggregate {key!r} is also in [clusters] or "
+                               "[excluded_clusters]; keep it in one table", where)
+        if not (isinstance(members, list) and len(members) >= 2
+                and all(isinstance(m, str) for m in members)):
+            raise source.error(key, f"aggregate {key!r} must list two or more clusters of "
+                               f'[clusters] in quotes, e.g. ["textile", "apparel"], not '
+                               f"{members!r}", where)
+        folded = [m.casefold() for m in members]
+        unknown = next((m for m in members if m.casefold() not in clusters), None)
+        if unknown is not None:
+            raise source.error(key, f"aggregate {key!r}: {unknown!r} is not a cluster of "
+                               f"[clusters] ({', '.join(clusters)}); list model clusters only",
+                               where)
+        if len(set(folded)) < len(folded):
+            raise source.error(key, f"aggregate {key!r} lists a cluster twice; list each "
+                               "once", where)
+        result[name] = tuple(folded)
     return result
 
 
@@ -256,8 +320,10 @@ def _series(source: TomlFile, name: str, raw) -> SeriesMap:
         source.no_unknown_keys(table, {"role", "mapping"}, f"[{where}]")
         return SeriesMap(name=name.casefold(), role=role, mapping=mapping)
     source.no_unknown_keys(table, {"role", "variable", "kind", "unit", "factor", "scale",
-                                   "sigma", "weight", "seasonal_share", "mapping"},
+                                   "sigma", "weight", "seasonal_share", "mapping", "regions"},
                            f"[{where}]")
+    regions = (None if "regions" not in table
+               else _regions(source, table["regions"], "regions", where))
     for key in ("variable", "kind", "unit", "sigma"):
         if key not in table:
             raise source.error(name, f"series {name} needs {key}; add it to [{where}]")
@@ -274,6 +340,12 @@ def _series(source: TomlFile, name: str, raw) -> SeriesMap:
     if sigma <= 0 or factor <= 0 or weight < 0:
         raise source.error("sigma", f"series {name}: sigma and factor must be positive and "
                            "weight 0 or more", where)
+    if kind == "growth" and scale == "log":
+        raise source.error("scale", f"series {name}: a growth rate can be negative; use scale "
+                           '= "linear"', where)
+    if kind == "growth" and "factor" in table:
+        raise source.error("factor", f"series {name}: a growth rate is in percent whatever "
+                           "the variable's unit; remove factor", where)
     seasonal = table.get("seasonal_share")
     if seasonal is not None:
         seasonal = source.text_field(seasonal, "seasonal_share", "seasonal_share", where)
@@ -284,7 +356,7 @@ def _series(source: TomlFile, name: str, raw) -> SeriesMap:
         variable=source.text_field(table["variable"], "variable", "variable", where),
         kind=kind, unit=source.text_field(table["unit"], "unit", "unit", where),
         factor=factor, scale=scale, sigma=sigma, weight=weight, seasonal_share=seasonal,
-        mapping=mapping,
+        mapping=mapping, regions=regions,
     )
 
 

@@ -9,6 +9,8 @@ A fit folder holds:
                       quantiles, prior, strongest correlation and verdict per parameter
 ``correlation.csv``   correlation matrix of the estimates
 ``rows.csv``          every compared observation, observed against simulated
+``row_accounting.csv`` every row of every observation file: fitted, check, prior or not
+                      compared (with the reason), and the simulated value where compared
 ``statistics.csv``    fit statistics per series and overall
 ``sample.csv``        parameter sets drawn from the posterior (for Monte Carlo runs)
 ``report.html``       the fit report
@@ -49,6 +51,7 @@ def fit_files(calibration: Calibration, report_html: str | None = None) -> dict[
         "identifiability.csv": _csv(calibration.parameters),
         "correlation.csv": _csv(calibration.correlation.rename_axis("parameter"), index=True),
         "rows.csv": _csv(calibration.rows),
+        "row_accounting.csv": _csv(calibration.accounting),
         "statistics.csv": _csv(calibration.statistics),
     }
     if calibration.posterior is not None:
@@ -88,7 +91,7 @@ def _parameters_toml(c: Calibration) -> str:
         f"interval_scale = {_number(c.scale)}",
         f"rows_compared = {len(c.rows)}",
         f"settings_sha256 = {_toml_string(c.config.digest)}",
-        f"data_sha256 = {_toml_string(c.data_digest)}",
+        f"data_sha256 = {_digests(c.data_digest)}",
         f"model_sha256 = {_toml_string(c.model_digest)}",
         f"sd_runner_version = {_toml_string(__version__)}",
     ]
@@ -107,6 +110,14 @@ def _parameters_toml(c: Calibration) -> str:
     lines += ["", "[parameters]"]
     lines += [f"{_toml_string(name)} = {_number(value)}" for name, value in c.values().items()]
     return "\n".join(lines) + "\n"
+
+
+def _digests(joined: str) -> str:
+    """One file's sha256 as a string; several files' as a list, in the order read."""
+    digests = joined.split(", ")
+    if len(digests) == 1:
+        return _toml_string(digests[0])
+    return "[" + ", ".join(_toml_string(d) for d in digests) + "]"
 
 
 def _changes_file(c: Calibration) -> str:

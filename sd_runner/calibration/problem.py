@@ -1,9 +1,17 @@
 """The calibration problem: observations compared with the model, as weighted residuals.
 
 A row observed over a period is compared with the model over the same period: a flow with
-the integral of the model's rate over it, a ratio with the model's average over it. The
-model is saved every TIME STEP and read as the straight line between saved points (the
-trapezoid rule, exact for that line), so any period, not only half years, can be compared.
+the integral of the model's rate over it, a ratio with the model's average over it, a growth
+rate with 100 x (the average over it / the average over the same dates a year earlier - 1).
+A flow row for an aggregate cluster (``[aggregate_clusters]``) is compared with the sum of its
+members' integrals. The model is saved every TIME STEP (not SAVEPER: half a year is far
+coarser than a month) and read as the straight line between saved points (the trapezoid rule,
+exact for that line), so any period, a month included, can be compared: a TIME STEP of
+1/32 year puts two or three saved intervals inside a month, and partial intervals at its ends
+are integrated exactly.
+
+Rows of ``check`` series are simulated like the rest but carry no weight in the payoff; every
+row not compared is kept with its reason (:mod:`sd_runner.calibration.row_accounting`).
 
 Flows observed over part of a year carry seasonality that the model's smooth annual rates
 lack (customs exports ship more in the second half of the year). The series' seasonal share
@@ -27,14 +35,20 @@ import pandas as pd
 
 from sd_runner import limits
 from sd_runner.calibration.config import CalibrationConfig, SeriesMap
+from sd_runner.calibration.row_accounting import (
+    AFTER_FINAL_TIME,
+    CHECK,
+    FITTED,
+    NOT_COMPARED,
+    decide,
+)
 from sd_runner.engine.ensemble import ParameterSpace
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
-from sd_runner.observations import Observation, check_periods, decimal_year
+from sd_runner.observations import Observation, decimal_year
 from sd_runner.tomlfile import TomlFile
 
-#: How the reason of a row skipped for ending after ``final_time`` starts.
-AFTER_FINAL_TIME = "ends after final_time"
+__all__ = ["AFTER_FINAL_TIME", "CalibrationProblem", "Skipped", "Target"]
 
 #: Floor for simulated values compared on a log scale (a non-positive flow is a bad fit).
 LOG_FLOOR = 1e-9
@@ -46,18 +60,27 @@ class Target:
 
     observation: Observation
     series: SeriesMap
-    column: str
+    column: str  # the model column, or the members' columns joined by " + " (an aggregate)
     weights: np.ndarray  # quadrature weights over the saved times
     season_base: float  # seasonal factor = season_base + season_slope * share
     season_slope: float
+    columns: tuple[str, ...] = ()  # the model columns summed (one unless an aggregate)
+    weights_before: np.ndarray | None = None  # a growth row: the same dates a year earlier
+
+    @property
+    def status(self) -> str:
+        """``fitted`` (in the payoff) or ``check`` (reported only)."""
+        return CHECK if self.series.role == "check" else FITTED
 
 
 @dataclass(frozen=True)
 class Skipped:
-    """A row left out of the comparison, and why."""
+    """A row left out of the comparison, and why (``status`` ``prior`` or
+    ``not compared``)."""
 
     observation: Observation
     reason: str
+    status: str = NOT_COMPARED
 
 
 class CalibrationProblem:
@@ -89,11 +112,10 @@ class CalibrationProblem:
         self.base = model.constants_vector()
         self.axis = model.time_axis(saveper=model.control("TIME STEP"),
                                     final_time=self.final_time)
+        self.observations = list(observations)
         self.targets: list[Target] = []
         self.skipped: list[Skipped] = []
-        check_periods(observations, model.control("INITIAL TIME"), model.control("FINAL TIME"))
         for row in observations:
-            _check_value_range(model, config.series.get(row.series), row)
             target = self._target(row)
             if isinstance(target, Skipped):
                 self.skipped.append(target)
@@ -108,15 +130,25 @@ class CalibrationProblem:
             raise InputError("no observation row can be compared with the model; check the "
                              "series and clusters of the observation file against the "
                              "calibration settings")
-        columns = sorted({t.column for t in self.targets})
+        columns = sorted({c for t in self.targets for c in t.columns})
         self.columns = columns
         self.out_slots = np.asarray(model._column_slots(columns), dtype=np.int64)
-        self._column_index = np.array([columns.index(t.column) for t in self.targets])
+        # Which columns each row sums: one, or an aggregate's members.
+        self._mix = np.zeros((len(self.targets), len(columns)))
+        for r, target in enumerate(self.targets):
+            self._mix[r, [columns.index(c) for c in target.columns]] = 1.0
         self._weights = np.stack([t.weights for t in self.targets])
+        self._growth = np.array([t.series.kind == "growth" for t in self.targets])
+        self._weights_before = np.stack([np.zeros_like(t.weights) if t.weights_before is None
+                                         else t.weights_before for t in self.targets])
         self._factor = np.array([t.series.factor for t in self.targets])
-        self._kind_ratio = np.array([t.series.kind == "ratio" for t in self.targets])
+        self._kind_ratio = np.array([t.series.kind != "flow" for t in self.targets])
         self._length = np.array([t.observation.end_year - t.observation.start_year
                                  for t in self.targets])
+        self._length_before = np.array([_year_earlier(t.observation)[1]
+                                        - _year_earlier(t.observation)[0]
+                                        for t in self.targets])
+        self._fitted = np.array([t.status == FITTED for t in self.targets])
         self._log = np.array([t.series.scale == "log" for t in self.targets])
         observed = np.array([t.observation.value for t in self.targets])
         self.observed = observed
@@ -141,39 +173,32 @@ class CalibrationProblem:
         """The rows left out because they end after ``final_time``."""
         return [s.observation for s in self.skipped if s.reason.startswith(AFTER_FINAL_TIME)]
 
+    @property
+    def fitted(self) -> np.ndarray:
+        """Which targets are in the payoff (the others are ``check`` rows)."""
+        return self._fitted
+
     def _target(self, row: Observation) -> Target | Skipped:
         config = self.config
-        mapping = config.series.get(row.series)
-        if mapping is None:
-            raise InputError(f"{row.where}: series {row.series!r} has no mapping in "
-                             f"{config.path.name}; add a [series.{row.series}] table or "
-                             "remove the row")
-        if mapping.role == "prior":
-            return Skipped(row, f"series {row.series} only feeds priors")
-        if row.cluster in config.excluded_clusters:
-            return Skipped(row, config.excluded_clusters[row.cluster])
-        if row.cluster not in config.clusters:
-            raise InputError(f"{row.where}: cluster {row.cluster!r} is neither mapped nor "
-                             f"excluded in {config.path.name}; add it to [clusters] or "
-                             "[excluded_clusters]")
-        if row.unit != mapping.unit:
-            raise InputError(f"{row.where}: unit {row.unit!r} of {row.series} must be "
-                             f"{mapping.unit!r}; convert the value")
-        if mapping.scale == "log" and row.value <= 0:
-            raise InputError(f"{row.where}: {row.series} value {row.value:g} must be "
-                             "positive, since it is compared on a log scale")
-        start, end = row.start_year, row.end_year
-        first = self.model.control("INITIAL TIME")
-        if start < first or end > self.final_time + 1e-9:
-            return Skipped(row, f"{AFTER_FINAL_TIME} {self.final_time:g} (simulated "
-                           f"{first:g}-{self.final_time:g})")
-        column = f"{self.model.variable(mapping.variable).name}[{config.clusters[row.cluster]}]"
-        self.model._column_slots([column])  # raises if the model has no such column
+        status, reason = decide(row, config, self.model.control("INITIAL TIME"),
+                                self.final_time)
+        if status not in (FITTED, CHECK):
+            return Skipped(row, reason, status)
+        mapping = config.series[row.series]
+        members = config.aggregates.get(row.cluster, (row.cluster,))
+        _check_value_range(self.model, mapping, row, len(members))
+        name = self.model.variable(mapping.variable).name
+        columns = tuple(f"{name}[{config.clusters[m]}]" for m in members)
+        self.model._column_slots(list(columns))  # raises if the model has no such column
         base, slope = 1.0, 0.0
         if mapping.kind == "flow" and mapping.seasonal_share:
             base, slope = _season_factor(row)
-        return Target(row, mapping, column, _quadrature(self.axis.times, start, end), base,
-                      slope)
+        before = None
+        if mapping.kind == "growth":
+            before = _quadrature(self.axis.times, *_year_earlier(row))
+        return Target(row, mapping, " + ".join(columns),
+                      _quadrature(self.axis.times, row.start_year, row.end_year), base, slope,
+                      columns, before)
 
     def _seasonal_getter(self, name: str | None):
         if name is None:
@@ -201,18 +226,24 @@ class CalibrationProblem:
         """Memory one parameter set takes in a batch: its constants, its saved series and
         the rows' weights over time."""
         return limits.FLOAT_BYTES * (len(self.base) + len(self.axis.times)
-                                     * (len(self.columns) + self.n_rows))
+                                     * (len(self.columns) + 3 * len(self.targets)))
 
     def simulate(self, theta: np.ndarray) -> np.ndarray:
-        """Simulated values of every target row, in data units: ``[member, row]``."""
+        """Simulated values of every compared row (fitted and check), in data units:
+        ``[member, row]``."""
         theta = np.atleast_2d(theta)
         consts = self.space.constants(theta, self.base)
         with np.errstate(all="ignore"):
             out = self.model.kernel.run(consts, self.axis, self.out_slots)
-            series = out[:, :, self._column_index]  # [member, time, row]
+            series = out @ self._mix.T  # [member, time, row]: a column, or a members' sum
             integral = np.einsum("mtr,rt->mr", series, self._weights)
             value = np.where(self._kind_ratio, integral / self._length, integral)
             value = value * self._factor * self._seasonal(theta)
+            if self._growth.any():
+                before = np.einsum("mtr,rt->mr", series, self._weights_before)
+                growth = 100 * (value / (before / np.where(self._growth, self._length_before,
+                                                           1.0)) - 1)
+                value = np.where(self._growth, growth, value)
         return value
 
     def _seasonal(self, theta: np.ndarray) -> np.ndarray:
@@ -226,21 +257,23 @@ class CalibrationProblem:
         return factor
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
-        """Weighted residuals ``[member, row + prior]``: data rows, then one per prior.
+        """Weighted residuals ``[member, fitted row + prior]``: fitted rows, then one per
+        prior (``check`` rows carry no weight, so they are left out).
 
         Non-finite simulations give large finite residuals, so optimisers step away.
         """
         theta = np.atleast_2d(theta)
-        simulated = self.simulate(theta)
-        scaled = np.where(self._log, np.log(np.maximum(simulated, LOG_FLOOR)), simulated)
-        data = (scaled - self._observed_scaled) * self.row_scale
+        simulated = self.simulate(theta)[:, self._fitted]
+        scaled = np.where(self._log[self._fitted], np.log(np.maximum(simulated, LOG_FLOOR)),
+                          simulated)
+        data = (scaled - self._observed_scaled[self._fitted]) * self.row_scale[self._fitted]
         data = np.where(np.isfinite(data), data, 1e6)
         prior = (theta[:, self._prior_index] - self._prior_mean) / self._prior_sd
         return np.concatenate([data, prior], axis=1)
 
     def as_rates(self, values: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """Row values comparable with the model's path: flows as average rates per year over
-        their period with the seasonality taken out; ratios unchanged."""
+        their period with the seasonality taken out; ratios and growth rates unchanged."""
         season = self._seasonal(np.atleast_2d(theta))[0]
         return np.where(self._kind_ratio, values, values / (self._length * season))
 
@@ -248,10 +281,14 @@ class CalibrationProblem:
         """The compared variables over time (data units, flows per year) for one set."""
         consts = self.space.constants(np.atleast_2d(theta), self.base)
         out = self.model.kernel.run(consts, self.axis, self.out_slots)[0]
-        factor = {t.column: t.series.factor for t in self.targets}
+        factor = {c: t.series.factor for t in self.targets for c in t.columns}
         frame = pd.DataFrame(out, columns=self.columns,
                              index=pd.Index(self.axis.times, name="time"))
-        return frame * pd.Series(factor)[self.columns]
+        frame = frame * pd.Series(factor)[self.columns]
+        for target in self.targets:  # an aggregate's path is its members' sum
+            if len(target.columns) > 1 and target.column not in frame:
+                frame[target.column] = frame[list(target.columns)].sum(axis=1)
+        return frame
 
     def scaled(self, values: np.ndarray) -> np.ndarray:
         """Row values (data units) on the payoff's scale: log or linear, times
@@ -265,7 +302,8 @@ class CalibrationProblem:
 
     @property
     def n_rows(self) -> int:
-        return len(self.targets)
+        """Rows in the payoff (fitted rows; ``check`` rows are not counted)."""
+        return int(self._fitted.sum())
 
     @property
     def n_priors(self) -> int:
@@ -293,13 +331,25 @@ def _quadrature(times: np.ndarray, start: float, end: float) -> np.ndarray:
     return weights
 
 
-def _check_value_range(model: FastModel, mapping: SeriesMap | None, row: Observation) -> None:
+def _year_earlier(row: Observation) -> tuple[float, float]:
+    """Start and end (decimal years) of ``row``'s dates one year earlier (29 February is
+    taken as 28 February)."""
+    def back(day: dt.date) -> dt.date:
+        return day.replace(year=day.year - 1, day=min(day.day, 28) if day.month == 2
+                           else day.day)
+
+    return decimal_year(back(row.start)), decimal_year(back(row.end) + dt.timedelta(days=1))
+
+
+def _check_value_range(model: FastModel, mapping: SeriesMap, row: Observation,
+                       members: int = 1) -> None:
     """Refuse a row whose value, in the model's terms, lies outside the range its variable
     declares: a ratio's value over ``factor``, a flow's over ``factor`` and the period's
-    length (its average rate). A dimensionless ratio without a declared range is a share,
-    within [0, 1]."""
-    if mapping is None or mapping.role != "target" or row.unit != mapping.unit:
-        return  # _target names an unmapped series or a wrong unit
+    length (its average rate), an aggregate's within ``members`` times the range. A
+    dimensionless ratio without a declared range is a share, within [0, 1]. Growth rates
+    are not levels of the variable, so they are not checked."""
+    if mapping.kind == "growth":
+        return
     try:
         info = model.variable(mapping.variable)
     except KeyError:
@@ -312,8 +362,8 @@ def _check_value_range(model: FastModel, mapping: SeriesMap | None, row: Observa
         what = f"the range {info.name} declares"
     length = row.end_year - row.start_year if mapping.kind == "flow" else 1.0
     value = row.value / mapping.factor / length
-    low = -np.inf if np.isnan(lower) else lower
-    high = np.inf if np.isnan(upper) else upper
+    low = -np.inf if np.isnan(lower) else lower * members
+    high = np.inf if np.isnan(upper) else upper * members
     if low - 1e-12 <= value <= high + 1e-12:
         return
     per = " a year" if mapping.kind == "flow" else ""

@@ -524,11 +524,11 @@ def _profiles_section(calibration: Calibration) -> str:
 def _not_compared_section(calibration: Calibration) -> str:
     skipped = "".join(
         f"<tr><td>{_text(item.observation.label())}</td>"
-        f'<td class="num">{_text(item.observation.line)}</td><td>{_text(item.reason)}</td></tr>'
+        f'<td>{_text(item.observation.place)}</td><td>{_text(item.reason)}</td></tr>'
         for item in calibration.skipped
     )
     skipped_table = (
-        "<table><thead><tr><th>Row</th><th>Line</th><th>Reason</th></tr></thead>\n"
+        "<table><thead><tr><th>Row</th><th>File:line</th><th>Reason</th></tr></thead>\n"
         f"<tbody>{skipped}</tbody></table>" if skipped else "<p>Every row was compared.</p>"
     )
     mappings = "".join(_mapping_row(name, m) for name, m in calibration.config.series.items())
