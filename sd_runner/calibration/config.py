@@ -134,6 +134,8 @@ class CalibrationConfig:
     sample_size: int
     regions: tuple[str, ...] = (DEFAULT_REGION,)
     aggregates: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Series with no model counterpart, each with the reason (``[uncompared_series]``).
+    uncompared_series: dict[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -153,7 +155,8 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
     source = TomlFile(path, "calibration settings file")
     data = source.data
     source.no_unknown_keys(data, {"fit", "clusters", "excluded_clusters", "aggregate_clusters",
-                                  "series", "parameters", "uncertainty"}, "the settings file")
+                                  "uncompared_series", "series", "parameters", "uncertainty"},
+                           "the settings file")
     for table in ("fit", "clusters", "series", "parameters"):
         if table not in data:
             raise InputError(f"{source.path}: missing table [{table}]; see the bundled "
@@ -176,6 +179,11 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
     series_tables = source.table(data["series"], "series", "series")
     _refuse_case_twins(source, list(series_tables), "series")
     series = {name: _series(source, name, raw) for name, raw in series_tables.items()}
+    uncompared = _string_table(source, data.get("uncompared_series", {}), "uncompared_series")
+    mapped = sorted(set(uncompared) & set(series))
+    if mapped:
+        raise source.error(mapped[0], f"series {mapped[0]!r} is both mapped ([series]) and "
+                           "uncompared ([uncompared_series]); keep one")
     parameters = [_parameter(source, name, raw, observations)
                   for name, raw in source.table(data["parameters"], "parameters",
                                                 "parameters").items()]
@@ -248,6 +256,7 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
         sample_size=sample_size,
         regions=regions,
         aggregates=aggregates,
+        uncompared_series=uncompared,
     )
 
 

@@ -50,6 +50,8 @@ def decide(row: Observation, config: CalibrationConfig, initial_time: float,
     """
     mapping = config.series.get(row.series)
     if mapping is None:
+        if row.series in config.uncompared_series:
+            return NOT_COMPARED, config.uncompared_series[row.series]
         return NOT_COMPARED, (f"series {row.series} has no model counterpart in the settings "
                               f"(no [series.{row.series}] table)")
     if mapping.role == "prior":
