@@ -237,7 +237,8 @@ def run(scenario, out, engine, fit_path, uncalibrated):
 @click.option("--report", type=click.Path(), default=None,
               help="Write a self-contained HTML report here.")
 @click.option("--out", "out_dir", type=click.Path(), default=None,
-              help="Write one wide CSV per scenario and outcomes.csv into this folder "
+              help="Write one wide CSV per scenario, outcomes.csv, outcome_totals.csv, "
+              "rankings.csv, ranking_disagreements.csv and equal_cost.csv into this folder "
               "(with --loops, also loops.csv, loop_scores.csv, dominant_loops.csv and "
               "loop_shifts.csv; with --uncertainty, uncertainty_bands.csv, "
               "uncertainty_effects.csv and uncertainty_excluded.csv).")

@@ -7,6 +7,8 @@ from __future__ import annotations
 import io
 import math
 
+import pandas as pd
+
 from sd_runner import __version__
 from sd_runner.comparison import Comparison
 from sd_runner.runner import CALIBRATED, bundled_model, fit_label
@@ -25,10 +27,15 @@ def wide_csv(result: ScenarioRun) -> str:
 
 
 def comparison_csvs(comparison: Comparison) -> dict[str, str]:
-    """File name to CSV text: one wide CSV per scenario, ``outcomes.csv`` and, when scored,
-    the uncertainty and loop tables."""
+    """File name to CSV text: one wide CSV per scenario, ``outcomes.csv``, the totals,
+    rankings and equal-cost tables and, when scored, the uncertainty and loop tables."""
     files = {f"{run.scenario.name}.csv": wide_csv(run) for run in comparison.runs}
     files["outcomes.csv"] = _csv(comparison.table)
+    if not comparison.table.empty:
+        files["outcome_totals.csv"] = _csv(comparison.totals())
+        files["rankings.csv"] = _csv(comparison.rankings())
+        files["ranking_disagreements.csv"] = _csv(comparison.disagreements())
+        files["equal_cost.csv"] = _csv(comparison.equal_cost())
     if comparison.uncertainty is not None:
         files["uncertainty_bands.csv"] = _csv(comparison.uncertainty.band_table())
         files["uncertainty_effects.csv"] = _csv(comparison.uncertainty.effect_table())
@@ -58,6 +65,14 @@ def comparison_json(comparison: Comparison) -> str:
         "reference": comparison.reference.scenario.name,
         "outcomes": comparison.table.to_dict(orient="records"),
     }
+    if not comparison.table.empty:
+        record.update({
+            "ranking_year": comparison.year,
+            "totals": comparison.totals().to_dict(orient="records"),
+            "rankings": comparison.rankings().to_dict(orient="records"),
+            "ranking_disagreements": comparison.disagreements().to_dict(orient="records"),
+            "equal_cost": _records(comparison.equal_cost()),
+        })
     uncertain = comparison.uncertainty
     if uncertain is not None:
         bands = uncertain.band_table()
@@ -72,9 +87,7 @@ def comparison_json(comparison: Comparison) -> str:
                        "p50": group["p50"].tolist(), "p95": group["p95"].tolist()}
                       for (scenario, outcome, cluster), group in
                       bands.groupby(["scenario", "outcome", "cluster"], sort=False)],
-            "effects": [{k: (None if isinstance(v, float) and math.isnan(v) else v)
-                         for k, v in row.items()}
-                        for row in uncertain.effect_table().to_dict(orient="records")],
+            "effects": _records(uncertain.effect_table()),
         }
     loops = comparison.loops
     if loops is not None:
@@ -95,6 +108,12 @@ def comparison_json(comparison: Comparison) -> str:
     return json.dumps(record, indent=1, allow_nan=False)
 
 
+def _records(table) -> list[dict]:
+    """Rows as dicts, with not-a-number (not applicable) as null."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+            for row in table.to_dict(orient="records")]
+
+
 def comparison_html(comparison: Comparison, fit: str = CALIBRATED, manifest: str = "") -> str:
     """The HTML report of a comparison, with the output's manifest at its end."""
     from sd_runner.report import comparison_report
@@ -108,13 +127,44 @@ def comparison_html(comparison: Comparison, fit: str = CALIBRATED, manifest: str
     )
 
 
+#: Outcomes of the plain-text summary, with their units.
+SUMMARY_OUTCOMES = {"Margin": "fraction", "Buyer Dependence": "fraction",
+                    "Total Profit": "100 million USD/year", "Value Added": "100 million USD/year",
+                    "Cumulative Lever Cost": "100 million USD"}
+
+
 def outcome_summary(comparison: Comparison, year: int = 2035) -> str:
-    """A plain-text table of margin and buyer dependence in ``year``, with differences."""
+    """Plain text: margin, buyer dependence, total profit, value added and cumulative lever
+    cost in ``year`` per cluster (and over all clusters where they sum), then where the
+    rankings disagree and the gains per unit of lever cost."""
+    from sd_runner.simulation import TOTAL
+
     table = comparison.table
-    rows = table[(table["year"] == year) & table["outcome"].isin(["Margin", "Buyer Dependence"])]
-    wide = rows.pivot_table(index=["outcome", "scenario"], columns="cluster",
-                            values="value", sort=False)
-    return f"Outcomes in {year} (fractions):\n" + wide.round(4).to_string()
+    rows = table[(table["year"] == year) & table["outcome"].isin(SUMMARY_OUTCOMES)]
+    totals = comparison.totals()
+    totals = totals[(totals["year"] == year) & totals["outcome"].isin(SUMMARY_OUTCOMES)]
+    rows = pd.concat([rows, totals.assign(cluster=TOTAL)], ignore_index=True)
+    lines = [f"Outcomes in {year}:"]
+    for outcome, group in rows.groupby("outcome", sort=False):
+        wide = group.pivot_table(index="scenario", columns="cluster", values="value",
+                                 sort=False)
+        lines += ["", f"{outcome} ({SUMMARY_OUTCOMES[outcome]})",
+                  wide.round(4 if SUMMARY_OUTCOMES[outcome] == "fraction" else 2).to_string()]
+    disagreements = comparison.disagreements()
+    if len(disagreements):
+        lines += ["", "Where the rankings disagree (largest gaps):"]
+        lines += [f"  {statement}" for statement in disagreements["statement"].head(10)]
+    cost = comparison.equal_cost()
+    cost = cost[cost["cluster"] == TOTAL]
+    if len(cost):
+        lines += ["", f"All clusters, summed over the run to {comparison.year}: added lever "
+                  "cost, change in profit and value added (100 million USD), and each change "
+                  "per unit of cost (n/a: no added cost):"]
+        shown = cost.set_index("scenario")[["added_lever_cost", "cumulative_profit_change",
+                                            "cumulative_value_added_change", "profit_per_cost",
+                                            "value_added_per_cost"]]
+        lines.append(shown.round(2).to_string(na_rep="n/a"))
+    return "\n".join(lines)
 
 
 def dominance_summary(loops) -> str:

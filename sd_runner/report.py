@@ -54,6 +54,16 @@ OUTCOMES: dict[str, OutcomeInfo] = {
         "Profit margin as a fraction of sales: gross margin less the R&D the firms pay "
         "themselves, brand spending, overseas brand acquisitions and relocation costs.",
     ),
+    "Total Profit": OutcomeInfo(
+        "100 million USD/year", False,
+        "Profit of the cluster's firms after reinvestment and the levers' costs to them: the "
+        "margin times all sales. Own brands can lower the margin while raising total profit.",
+    ),
+    "Value Added": OutcomeInfo(
+        "100 million USD/year", False,
+        "Value the cluster adds (income approach): profit, production wages, taxes on sales and "
+        "the R&D the firms pay; bought-in brand, acquisition and channel spending excluded.",
+    ),
     "Buyer Dependence": OutcomeInfo(
         "% (100 % = wholly dependent)", True,
         "Degree to which the cluster's firms depend on their lead buyers: 0 independent, "
@@ -87,6 +97,25 @@ OUTCOMES: dict[str, OutcomeInfo] = {
         "100 million USD", False,
         "Accumulated brand building (advertising, stores, design) and acquired brands, net of "
         "decay through forgetting and counterfeiting.",
+    ),
+    "Lever Cost": OutcomeInfo(
+        "100 million USD/year", False,
+        "What the levers cost firms and government together each year.",
+    ),
+    "Firm Lever Cost": OutcomeInfo(
+        "100 million USD/year", False,
+        "What the levers cost the cluster's firms each year (brand spending, acquisitions "
+        "abroad, lever R&D less subsidy, channel running costs, relocation); deducted in "
+        "Margin.",
+    ),
+    "Government Lever Cost": OutcomeInfo(
+        "100 million USD/year", False,
+        "What the levers cost government each year: R&D subsidies, IP enforcement, patent "
+        "pools, co-built parks and the platform programme.",
+    ),
+    "Cumulative Lever Cost": OutcomeInfo(
+        "100 million USD", False,
+        "Lever costs summed since 2003 (undiscounted), for comparing levers at equal cost.",
     ),
 }
 
@@ -177,6 +206,10 @@ def comparison_report(
         body.append(_figure_section(comparison, outcome, slug, colours))
     body.append("</section>")
     body.append(_tables_section(comparison, slugs))
+    if not comparison.table.empty:
+        from sd_runner.ranking_report import ranking_section
+
+        body.append(ranking_section(comparison))
     if comparison.uncertainty is not None:
         from sd_runner.uncertainty_report import uncertainty_section
 
@@ -237,10 +270,13 @@ def _contents(comparison: Comparison, slugs: list[str]) -> str:
              if comparison.loops is not None else "")
     if comparison.uncertainty is not None:
         loops = '<li><a href="#uncertainty">Uncertainty: how sure is the ranking?</a></li>' + loops
+    ranking = ('<li><a href="#rankings">Totals, rankings and lever cost</a></li>'
+               if not comparison.table.empty else "")
     return (
         "<nav><h2>Contents</h2><ul>"
         f'<li><a href="#figures">Outcomes over time</a><ul>{figures}</ul></li>'
         '<li><a href="#table">Outcomes in the table years</a></li>'
+        f"{ranking}"
         f"{loops}"
         '<li><a href="#levers">Lever settings</a></li>'
         '<li><a href="#model">The model</a></li>'

@@ -42,8 +42,10 @@ _SUBSCRIPTED = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<element>[^\[\]]+)\]
 
 #: Stems of the other files a folder output of ``compare`` holds (``formats.comparison_csvs``
 #: and the manifest): a scenario named so would overwrite one of them.
-RESERVED_NAMES = ("outcomes", "manifest", "uncertainty_bands", "uncertainty_effects",
-                  "uncertainty_excluded", "loops", "loop_scores", "dominant_loops", "loop_shifts")
+RESERVED_NAMES = ("outcomes", "manifest", "outcome_totals", "rankings",
+                  "ranking_disagreements", "equal_cost", "uncertainty_bands",
+                  "uncertainty_effects", "uncertainty_excluded", "loops", "loop_scores",
+                  "dominant_loops", "loop_shifts")
 #: A name becomes a file name ``<name>.csv``: most file systems allow 255 bytes.
 MAX_NAME_BYTES = 255 - len(".csv")
 _NOT_ON_WINDOWS = '<>:"|?*'

@@ -12,6 +12,8 @@ from sd_runner.scenarios import Scenario, scenario_params
 #: The outcomes the comparison and the report show, per cluster.
 KEY_OUTCOMES = (
     "Margin",
+    "Total Profit",
+    "Value Added",
     "Buyer Dependence",
     "Asset Specificity",
     "Own Brand Share",
@@ -19,7 +21,34 @@ KEY_OUTCOMES = (
     "R and D Capital",
     "Patent Pool Stock",
     "Brand Equity",
+    "Lever Cost",
+    "Firm Lever Cost",
+    "Government Lever Cost",
+    "Cumulative Lever Cost",
 )
+
+#: Outcomes whose sum over the clusters means something (flows and stocks in USD or patents);
+#: fractions such as the margin are left out.
+TOTALLED = (
+    "Total Profit",
+    "Value Added",
+    "Export Sales",
+    "R and D Capital",
+    "Patent Pool Stock",
+    "Brand Equity",
+    "Lever Cost",
+    "Firm Lever Cost",
+    "Government Lever Cost",
+    "Cumulative Lever Cost",
+)
+
+#: The ``cluster`` of all-cluster totals in comparisons.
+TOTAL = "All clusters"
+
+#: Outcomes that are better when higher (+1) or lower (-1), by which scenarios are ranked.
+#: Costs are reported but not ranked: the equal-cost reading weighs them against gains.
+BETTER = {"Margin": 1, "Total Profit": 1, "Value Added": 1, "Own Brand Share": 1,
+          "Buyer Dependence": -1}
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,11 @@ from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
 from sd_runner.scenarios import Scenario, scenario_params
+from sd_runner.simulation import BETTER, TOTAL, TOTALLED
 from sd_runner.uncertainty import ParameterSets
 
 #: Quantiles of the bands and of the effect intervals.
 QUANTILES = (0.05, 0.5, 0.95)
-
-#: Outcomes that "beat" the reference when higher (+1) or lower (-1).
-BETTER = {"Margin": 1, "Buyer Dependence": -1}
 
 #: The year the probabilities and effects are reported for.
 EFFECT_YEAR = 2035.0
@@ -130,15 +128,20 @@ class UncertainComparison:
         """Each scenario's effect (its value minus the reference's, member by member) in
         :data:`EFFECT_YEAR`: ``scenario``, ``outcome``, ``cluster``, ``year``, ``mean``,
         ``p05``, ``p50``, ``p95`` and, for outcomes in :data:`BETTER`, ``probability``
-        (the share of members in which the scenario does better; ties do not count)."""
+        (the share of members in which the scenario does better; ties do not count). Outcomes
+        in :data:`TOTALLED` also have a row for their sum over the clusters (cluster
+        :data:`TOTAL`), member by member. Costs are not in :data:`BETTER`: their rows give
+        the distribution of the added cost alone."""
         rows = []
         kept = self.kept
         reference = self.final[self.reference][kept]
         for scenario in self.scenarios[1:]:
             effect = self.final[scenario.name][kept] - reference
             for o, outcome in enumerate(self.outcomes):
-                for c, cluster in enumerate(self.clusters):
-                    values = effect[:, o, c]
+                columns = [(cluster, effect[:, o, c]) for c, cluster in enumerate(self.clusters)]
+                if outcome in TOTALLED:
+                    columns.append((TOTAL, effect[:, o, :].sum(axis=1)))
+                for cluster, values in columns:
                     low, median, high = np.quantile(values, QUANTILES)
                     better = BETTER.get(outcome)
                     rows.append({

@@ -9,10 +9,13 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sd_runner.html_page import plotly_text, slug, text
+from sd_runner.report import OUTCOMES
+from sd_runner.simulation import TOTAL
 from sd_runner.uncertain_comparison import BETTER, EFFECT_YEAR, UncertainComparison
 
-#: Outcomes drawn with bands and ranked by effect.
-SHOWN = ("Margin", "Buyer Dependence")
+#: Outcomes drawn with bands and with each scenario's effect (ranked where :data:`BETTER`
+#: says which way is better; a cost is shown as a distribution, ordered by its median).
+SHOWN = ("Margin", "Buyer Dependence", "Total Profit", "Value Added", "Cumulative Lever Cost")
 
 
 def uncertainty_section(summary: UncertainComparison, colours: list[str]) -> str:
@@ -44,10 +47,13 @@ def uncertainty_section(summary: UncertainComparison, colours: list[str]) -> str
         parts.append(f"<h3>{text(outcome)}: median and 5-95 % band</h3>")
         parts.append(_html(_band_figure(summary, outcome, colours),
                            f"fig-band-{slug(outcome)}"))
-        parts.append(f"<h3>{text(outcome)}: effect of each scenario in {EFFECT_YEAR:g}, "
-                     "ranked</h3>")
+        ranked = outcome in BETTER
+        parts.append(f"<h3>{text(outcome)}: effect of each scenario in {EFFECT_YEAR:g}"
+                     f"{', ranked' if ranked else ''}</h3>")
+        order = ("the best at the top" if ranked
+                 else "a cost, not ranked: ordered from the least added to the most")
         parts.append('<p class="caption">Median effect (scenario minus reference, member by '
-                     "member) with its 5-95 % interval; the best at the top.</p>")
+                     f"member) with its 5-95 % interval; {order}.</p>")
         parts.append(_html(_effect_figure(summary, outcome, colours),
                            f"fig-effect-{slug(outcome)}"))
     parts.append("</section>")
@@ -71,14 +77,18 @@ def _html(figure: go.Figure, div_id: str) -> str:
 def _probability_table(summary: UncertainComparison) -> str:
     table = summary.effect_table()
     table = table[table["outcome"].isin(BETTER)]
+    shown = [o for o in summary.outcomes if o in BETTER]
+    places = {o: [*summary.clusters, *([TOTAL] if (table["outcome"].eq(o)
+                                                   & table["cluster"].eq(TOTAL)).any() else [])]
+              for o in shown}
     header = "".join(f"<th>{text(c)}: {'higher' if BETTER[o] > 0 else 'lower'} "
                      f"{text(o.lower())}</th>"
-                     for o in SHOWN for c in summary.clusters)
+                     for o in shown for c in places[o])
     rows = []
     for scenario in summary.scenarios[1:]:
         cells = []
-        for outcome in SHOWN:
-            for cluster in summary.clusters:
+        for outcome in shown:
+            for cluster in places[outcome]:
                 match = table[(table["scenario"] == scenario.name)
                               & (table["outcome"] == outcome) & (table["cluster"] == cluster)]
                 cells.append(f'<td class="num">{match["probability"].iloc[0]:.0%}</td>'
@@ -113,8 +123,12 @@ def _band_figure(summary: UncertainComparison, outcome: str, colours: list[str])
             figure.add_trace(go.Scatter(x=x, y=band[1, :, o, c], mode="lines",
                                         name=plotly_text(scenario.name), legendgroup=group,
                                         showlegend=c == 0, line={"color": colour, "width": 2},
-                                        hovertemplate="%{y:.1%}"), row=row, col=col)
-    figure.update_yaxes(tickformat=".0%")
+                                        hovertemplate=f"%{{y:{_format(outcome)}}}"),
+                          row=row, col=col)
+    info = OUTCOMES.get(outcome)
+    figure.update_yaxes(tickformat=".0%" if _fraction(outcome) else ",.4~g",
+                        title_text=plotly_text(info.unit) if info else "",
+                        title_font_size=11)
     figure.update_xaxes(showticklabels=True)
     figure.update_layout(template="plotly_white", height=260 * rows + 150,
                          margin={"l": 60, "r": 20, "t": 40, "b": 40}, hovermode="x unified",
@@ -140,7 +154,7 @@ def _effect_figure(summary: UncertainComparison, outcome: str, colours: list[str
                            subplot_titles=[plotly_text(c) for c in clusters],
                            vertical_spacing=min(0.3, 60 / height))
     colour_of = {s.name: colours[i] for i, s in enumerate(summary.scenarios)}
-    better = BETTER.get(outcome, 1)
+    better = BETTER.get(outcome, -1)  # a cost: the least added at the top
     for c, cluster in enumerate(clusters, start=1):
         mine = table[table["cluster"] == cluster].copy()
         mine = mine.assign(order=better * mine["p50"]).sort_values("order", kind="stable")
@@ -150,10 +164,20 @@ def _effect_figure(summary: UncertainComparison, outcome: str, colours: list[str
             error_x={"type": "data", "symmetric": False,
                      "array": (mine["p95"] - mine["p50"]).to_numpy(),
                      "arrayminus": (mine["p50"] - mine["p05"]).to_numpy()},
-            showlegend=False, hovertemplate="%{x:.2%}"), row=c, col=1)
+            showlegend=False, hovertemplate=f"%{{x:{_format(outcome)}}}"), row=c, col=1)
         figure.add_vline(x=0, line={"color": "#888", "width": 1, "dash": "dot"}, row=c, col=1)
-    figure.update_xaxes(tickformat=".1%")
+    figure.update_xaxes(tickformat=".1%" if _fraction(outcome) else ",.4~g")
     figure.update_xaxes(title_text="effect", title_font_size=10, row=len(clusters), col=1)
     figure.update_layout(template="plotly_white", height=height + 60,
                          margin={"l": 160, "r": 20, "t": 40, "b": 40})
     return figure
+
+
+def _fraction(outcome: str) -> bool:
+    info = OUTCOMES.get(outcome)
+    return bool(info and info.fraction)
+
+
+def _format(outcome: str) -> str:
+    """Plotly's number format for ``outcome``'s values."""
+    return ".2%" if _fraction(outcome) else ",.4~g"

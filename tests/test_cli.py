@@ -55,6 +55,9 @@ def test_run_writes_a_wide_csv_named_as_vensim_names(invoke, tmp_path, bundled_r
     assert frame["time"].iloc[0] == 2003 and frame["time"].iloc[-1] == 2035
     assert "Buyer Dependence[Apparel]" in frame.columns
     assert "Professional Market Platform" in frame.columns
+    for outcome in ("Total Profit", "Value Added", "Own Brand Share", "Lever Cost",
+                    "Firm Lever Cost", "Government Lever Cost", "Cumulative Lever Cost"):
+        assert f"{outcome}[Apparel]" in frame.columns
     expected = bundled_runs["baseline"].frame["Margin[Textile]"].to_numpy()
     assert frame["Margin[Textile]"].to_numpy() == pytest.approx(expected, rel=1e-12)
     # Nothing left behind but the CSV and its manifest.
@@ -68,13 +71,21 @@ def test_compare_writes_report_and_csvs_with_the_baseline_as_reference(invoke, t
     report, out = tmp_path / "report.html", tmp_path / "results"
     result = invoke("compare", str(scenario), "--report", str(report), "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert sorted(os.listdir(out)) == ["baseline.csv", "half-brand.csv", "manifest.json",
-                                       "outcomes.csv"]
+    assert sorted(os.listdir(out)) == [
+        "baseline.csv", "equal_cost.csv", "half-brand.csv", "manifest.json",
+        "outcome_totals.csv", "outcomes.csv", "ranking_disagreements.csv", "rankings.csv"]
     table = pd.read_csv(out / "outcomes.csv")
     assert set(table["scenario"]) == {"baseline", "half-brand"}
     assert (table.loc[table["scenario"] == "baseline", "difference"] == 0).all()
+    assert {"Total Profit", "Value Added", "Cumulative Lever Cost"} <= set(table["outcome"])
+    cost = pd.read_csv(out / "equal_cost.csv")
+    half = cost[(cost["scenario"] == "half-brand") & (cost["cluster"] == "All clusters")]
+    assert half["added_lever_cost"].item() > 0
+    assert half["profit_per_cost"].item() == pytest.approx(
+        half["cumulative_profit_change"].item() / half["added_lever_cost"].item())
     html = report.read_text(encoding="utf-8")
     assert html.count("half-brand") > 1 and "<html" in html.lower()
+    assert 'id="rankings"' in html
 
 
 BAD_INVOCATIONS = [

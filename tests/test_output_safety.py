@@ -134,7 +134,9 @@ def test_every_other_file_of_a_compare_folder_is_a_reserved_name():
                              excluded_table=lambda: table,
                              inventory=lambda: table, relative_scores=lambda: table,
                              dominance=lambda: table, shifts=lambda: table)
-    comparison = SimpleNamespace(runs=[], table=table, uncertainty=tables, loops=tables)
+    comparison = SimpleNamespace(runs=[], table=table, uncertainty=tables, loops=tables,
+                                 totals=lambda: table, rankings=lambda: table,
+                                 disagreements=lambda: table, equal_cost=lambda: table)
     stems = {Path(name).stem for name in formats.comparison_csvs(comparison)} | {"manifest"}
     assert stems <= set(RESERVED_NAMES)
 

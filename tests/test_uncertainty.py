@@ -16,6 +16,7 @@ from sd_runner.cli import cli
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.errors import InputError
 from sd_runner.scenarios import scenario_params
+from sd_runner.simulation import TOTALLED
 from sd_runner.uncertain_comparison import EFFECT_YEAR
 from sd_runner.uncertainty import posterior_sets, prior_sets
 
@@ -87,6 +88,24 @@ def test_effects_and_probabilities_are_taken_member_by_member(comparison):
     assert effects[effects["outcome"] == "Export Sales"]["probability"].isna().all()
 
 
+def test_profit_and_value_added_have_probabilities_and_costs_a_distribution(comparison):
+    summary = comparison.uncertainty
+    effects = summary.effect_table()
+    for outcome in ("Total Profit", "Value Added", "Own Brand Share"):
+        assert effects[effects["outcome"] == outcome]["probability"].between(0, 1).all()
+    cost = effects[effects["outcome"] == "Cumulative Lever Cost"]
+    assert cost["probability"].isna().all()
+    assert (cost["p05"] > 0).all()  # both levers add cost in every kept set
+    # All-cluster rows sum the clusters member by member: only for outcomes that add up.
+    assert set(effects.loc[effects["cluster"] == "All clusters", "outcome"]) == set(TOTALLED)
+    row = effects[(effects["scenario"] == "patent-pool") & (effects["outcome"] == "Total Profit")
+                  & (effects["cluster"] == "All clusters")].iloc[0]
+    o = summary.outcomes.index("Total Profit")
+    total = (summary.final["patent-pool"][:, o, :] - summary.final["baseline"][:, o, :]).sum(1)
+    assert row["probability"] == pytest.approx(np.mean(total > 0))
+    assert row["p50"] == pytest.approx(np.median(total))
+
+
 def test_common_random_numbers_make_a_copy_of_the_reference_have_no_effect(write_file):
     copy = write_file('name = "baseline-copy"\ntitle = "The baseline again"\n')
     comparison = runner.compare([str(copy)], uncertainty=30, seed=9)
@@ -126,6 +145,9 @@ def test_compare_uncertainty_writes_csvs_json_and_report(tmp_path):
     html = report.read_text(encoding="utf-8")
     assert '<section id="uncertainty">' in html
     assert 'id="fig-band-margin"' in html and 'id="fig-effect-buyer-dependence"' in html
+    for outcome in ("total-profit", "value-added", "cumulative-lever-cost"):
+        assert f'id="fig-band-{outcome}"' in html and f'id="fig-effect-{outcome}"' in html
+    assert "All clusters: higher total profit" in html
 
 
 @pytest.mark.parametrize("args, text", [
