@@ -22,6 +22,7 @@ from sd_runner.observations import decimal_year, load_observations
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "calibration" / "data" / "zhejiang_observations.csv"
+MORE = REPO / "calibration" / "data" / "more_observations.csv"
 HOSTILE = "<script>alert(1)</script>"
 BREAKOUT = "</script><script>alert(2)</script>"
 
@@ -29,7 +30,7 @@ BREAKOUT = "</script><script>alert(2)</script>"
 @pytest.fixture(scope="module")
 def calibration():
     """A real calibration with a short MCMC run, so intervals and a posterior exist (~10 s)."""
-    observations = load_observations(DATA)
+    observations = load_observations(DATA) + load_observations(MORE)
     config = load_config(REPO / "calibration" / "config.toml", observations)
     config = dataclasses.replace(config, mcmc_steps=200, mcmc_burn=50, mcmc_thin=5,
                                  sample_size=50)
