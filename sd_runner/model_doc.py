@@ -22,6 +22,7 @@ END = "<!-- generated:end -->"
 BASIS_WORDS = (
     ("estimated by calibration", "calibrated to data"),
     ("data row", "data"), ("export rows", "data"), ("derived", "derived from data"),
+    ("statistical yearbook", "data"), ("regulations of the prc", "law"),
     ("paper", "paper"), ("literature", "literature"), ("assumed", "assumed"),
     ("lever", "policy input (off by default)"),
 )

@@ -67,8 +67,12 @@ def test_the_comparison_report_renders_every_chart_offline(browser, tmp_path):
            "--report", str(report))
     errors, charts, drawn = _open(browser, report)
     assert errors == []
-    # 8 outcomes, 5 loop figures (4 clusters and the province), 2 bands and 2 rankings.
-    assert charts == 8 + 5 + 4 and drawn == charts
+    # One chart per key outcome, 5 loop figures (4 clusters and the province), and for each
+    # outcome the uncertainty section shows, its bands and its ranking of effects.
+    from sd_runner.simulation import KEY_OUTCOMES
+    from sd_runner.uncertainty_report import SHOWN
+
+    assert charts == len(KEY_OUTCOMES) + 5 + 2 * len(SHOWN) and drawn == charts
 
 
 def test_the_sensitivity_report_renders_every_chart_offline(browser, tmp_path):

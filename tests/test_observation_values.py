@@ -133,21 +133,12 @@ def test_a_date_that_is_not_yyyy_mm_dd_is_refused(tmp_path, text):
 # ---------------------------------------------------------------- against the model
 # (row, what the one-line error says). The bundled model runs from 2003 to 2035.
 REFUSED_ROWS = [
-    ("period before INITIAL TIME", EXPORTS.format(value="50").replace("2003-", "2002-"),
-     "period 2002-01-01..2002-12-31 (fields period_start, period_end) lies outside the "
-     "model's time, 2003 to 2035"),
-    ("period after FINAL TIME", EXPORTS.format(value="50").replace("2003-", "2035-"),
-     "period 2035-01-01..2035-12-31 (fields period_start, period_end) lies outside the "
-     "model's time, 2003 to 2035"),
-    ("period across FINAL TIME", EXPORTS.format(value="50").replace("2003-01-01", "2034-07-01")
-     .replace("2003-12-31", "2035-06-30"), "outside the model's time"),
     ("share above 1", SHARE.format(value="120"),
      "value 120 of export_delivery_share is 1.2 in the model's terms (value / 100), outside "
      "a share's range [0, 1]"),
     ("share below 0", SHARE.format(value="-3"), "outside a share's range [0, 1]"),
     ("flow below its stock's minimum", EXPORTS.format(value="-4"),
-     "is -4 a year in the model's terms (value / 1 / years), outside the range Export Sales "
-     "declares [0, ?]"),
+     "exports value -4 must be positive, since it is compared on a log scale"),
 ]
 
 
@@ -159,7 +150,28 @@ def test_validate_refuses_a_row_the_model_cannot_take(tmp_path, row, expected):
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"{path}:3:" in lines[0] and expected in lines[0], lines
-    assert lines[0].rstrip().endswith(("covers it", "and its unit"))
+    assert lines[0].rstrip().endswith(("covers it", "and its unit", "on a log scale"))
+
+
+OUTSIDE_TIME = [
+    ("period before INITIAL TIME", EXPORTS.format(value="50").replace("2003-", "2002-"),
+     "the period starts before the model's INITIAL TIME 2003"),
+    ("period after FINAL TIME", EXPORTS.format(value="50").replace("2003-", "2035-"),
+     "ends after final_time 2035"),
+    ("period across FINAL TIME", EXPORTS.format(value="50").replace("2003-01-01", "2034-07-01")
+     .replace("2003-12-31", "2035-06-30"), "ends after final_time 2035"),
+]
+
+
+@pytest.mark.parametrize(("row", "expected"), [(r, e) for _, r, e in OUTSIDE_TIME],
+                         ids=[name for name, _, _ in OUTSIDE_TIME])
+def test_validate_lists_a_row_outside_the_models_time_with_the_reason(tmp_path, row, expected):
+    path = _file(tmp_path, EXPORTS.format(value="63.86").replace("2003", "2004"), row)
+    result = CliRunner().invoke(cli, ["validate", "--data", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)["accounting"]
+    assert [r["status"] for r in listed] == ["fitted", "not compared"], listed
+    assert expected in listed[1]["reason"], listed[1]
 
 
 def test_an_aggregate_row_is_checked_too(tmp_path):
@@ -170,17 +182,16 @@ def test_an_aggregate_row_is_checked_too(tmp_path):
     assert result.exit_code == 2 and f"{path}:3:" in result.stderr
 
 
-def test_calibrate_refuses_a_row_outside_the_models_time_before_fitting(tmp_path):
-    bundled = resources.observations_path().read_text(encoding="utf-8")  # the priors' rows
-    path = tmp_path / "obs.csv"
-    row = EXPORTS.format(value="50").replace("2003-", "2040-").replace("\n", ",\n")
-    path.write_text(bundled + row, encoding="utf-8")  # the bundled file has 9 columns
-    line = len(bundled.splitlines()) + 1
-    out = tmp_path / "fit"
-    result = CliRunner().invoke(cli, ["calibrate", "--data", str(path), "--out", str(out)])
-    assert result.exit_code == 2, result.output
-    assert f"{path}:{line}: period 2040-01-01..2040-12-31 (fields" in result.stderr
-    assert not out.exists()
+def test_a_row_outside_the_models_time_is_listed_as_not_compared_with_the_reason(tmp_path):
+    # Every row is accounted for: one the model cannot simulate is named, not dropped.
+    path = _file(tmp_path, EXPORTS.format(value="63.86"),
+                 EXPORTS.format(value="50").replace("2003-", "2040-"))
+    result = CliRunner().invoke(cli, ["validate", "--data", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["accounting"]
+    late = [r for r in rows if str(r["period_start"]).startswith("2040")]
+    assert len(late) == 1 and late[0]["status"] == "not compared", late
+    assert "ends after final_time 2035" in late[0]["reason"], late
 
 
 def test_rows_within_the_ranges_and_the_models_time_are_compared(tmp_path):

@@ -233,7 +233,7 @@ def test_sensitivity_within_the_ranges_runs(toy):
 # ---------------------------------------------------------------- the command line
 @pytest.fixture
 def tighten(monkeypatch):
-    """``tighten(n, breaching)``: declare Global Shock Exposure at most a value that exactly
+    """``tighten(n, breaching)``: declare Learning Elasticity at most a value that exactly
     ``breaching`` of the ``n`` posterior sets drawn with seed 2003 exceed (the fitted value
     stays inside); returns their indices."""
     model = runner.bundled_model("fast", runner.CALIBRATED)  # the commands' cache key
@@ -241,14 +241,14 @@ def tighten(monkeypatch):
 
     def tighten(n: int, breaching: int) -> list[int]:
         sets = runner.parameter_sets(n, "posterior", 2003)
-        drawn = sets.values[:, sets.names.index("Global Shock Exposure")]
+        drawn = sets.values[:, sets.names.index("Learning Elasticity")]
         limit = np.sort(drawn)[-breaching - 1]
-        assert (model.default_value("Global Shock Exposure") < limit).all()
+        assert (model.default_value("Learning Elasticity") < limit).all()
         assert (drawn > limit).sum() == breaching
 
         def tighter(columns):
             lower, upper = declared(columns)
-            shock = [c.partition("[")[0] == "Global Shock Exposure" for c in columns]
+            shock = [c.partition("[")[0] == "Learning Elasticity" for c in columns]
             return lower, np.where(shock, limit, upper)
 
         monkeypatch.setattr(model, "declared_limits", tighter)
@@ -268,7 +268,7 @@ def test_compare_reports_the_excluded_sets_everywhere(tighten, tmp_path):
     assert len(warnings) == 1
     assert "2 of 100 parameter sets left out of every statistic" in warnings[0]
     assert f"sets {excluded[0]}, {excluded[1]};" in warnings[0]
-    assert "Global Shock Exposure[Textile] is" in warnings[0]
+    assert "Learning Elasticity is" in warnings[0]
     record = json.loads(result.stdout)["uncertainty"]
     assert record["members_kept"] == 98
     assert [row["set"] for row in record["excluded_sets"]] == excluded
@@ -287,5 +287,5 @@ def test_compare_refuses_when_too_many_sets_leave_a_range(tighten, tmp_path):
     assert sum("declared range" in line for line in lines) == 1
     message = lines[-1]
     assert "2 of the parameter sets (10%) drive a variable out of its declared range" in message
-    assert f"the first, set {first} in baseline: Global Shock Exposure[Textile] is" in message
+    assert f"the first, set {first} in baseline: Learning Elasticity is" in message
     assert not (tmp_path / "out").exists()

@@ -178,5 +178,5 @@ def test_without_second_order_the_sobol_analysis_needs_fewer_runs():
 
     result = runner.sensitivity("sobol", 64, ["Margin[Apparel]"], 2035, second_order=False,
                                 workers=1)
-    assert result.samples == 64 * (24 + 2)
+    assert result.samples == 64 * (36 + 2)
     assert set(result.indices["index"]) == {"S1", "ST"}

@@ -171,24 +171,24 @@ def test_the_bundled_assumed_factors_are_constants_of_the_model():
 
     factors = load_factors(runner.resources.model_path().parent / "assumed_factors.toml",
                            runner.bundled_model("fast"))
-    assert len(factors.names) > 30 and "Buyer Squeeze Strength" in factors.names
+    assert len(factors.names) > 30 and "Cost Pass Through" in factors.names
     config = runner._calibration_config()
     estimated = {p.name.partition("[")[0] for p in config.parameters}
     assert not estimated & set(factors.names)  # assumptions only, not what the data estimate
 
 
 def test_factors_are_drawn_within_their_bounds_beside_the_posterior(write_file):
-    path = write_file('[factors."Buyer Squeeze Strength"]\nbounds = [0.3, 0.9]\n'
-                      'basis = "assumed"\n\n[factors."Global Shock Exposure"]\n'
+    path = write_file('[factors."Cost Pass Through"]\nbounds = [0.3, 0.9]\n'
+                      'basis = "assumed"\n\n[factors."Learning Elasticity"]\n'
                       'bounds = [0.5, 1.5]\nbasis = "test: replaces the estimated one"\n',
                       name="factors.toml")
     sets = runner.parameter_sets(300, "posterior", 4, factors_path=str(path))
-    assert sets.names[-2:] == ("Buyer Squeeze Strength", "Global Shock Exposure")
-    assert sets.names.count("Global Shock Exposure") == 1
+    assert sets.names[-2:] == ("Cost Pass Through", "Learning Elasticity")
+    assert sets.names.count("Learning Elasticity") == 1
     squeeze = sets.values[:, -2]
     assert squeeze.min() >= 0.3 and squeeze.max() <= 0.9 and squeeze.std() > 0.1
     plain = runner.parameter_sets(300, "posterior", 4)
-    estimated = [i for i, n in enumerate(plain.names) if n != "Global Shock Exposure"]
+    estimated = [i for i, n in enumerate(plain.names) if n != "Learning Elasticity"]
     np.testing.assert_array_equal(sets.values[:, :len(estimated)], plain.values[:, estimated])
     comparison = runner.compare(["own-brand"], uncertainty=40, factors_path=str(path))
     effects = comparison.uncertainty.effect_table()

@@ -247,15 +247,15 @@ def test_values_at_the_ends_of_a_declared_range_are_accepted(model, levers, writ
 def test_calibration_bounds_outside_the_declared_range_are_refused_at_their_line(plain,
                                                                                   tmp_path):
     text = resources.calibration_config_path().read_text(encoding="utf-8")
-    old = '[parameters."Global Shock Exposure"]\nbounds = [0.0, 3.0]'
+    old = '[parameters."Other Value Added Share"]\nbounds = [0.0, 0.4]'
     assert old in text
     path = tmp_path / "config.toml"
-    path.write_text(text.replace(old, old.replace("3.0", "6.0")), encoding="utf-8")
+    path.write_text(text.replace(old, old.replace("0.4", "0.6")), encoding="utf-8")
     config = load_config(path, None)
     with pytest.raises(InputError) as caught:
         check_against_model(config, plain)
-    line = text.splitlines().index('[parameters."Global Shock Exposure"]') + 1
-    assert str(caught.value).startswith(f"{path}:{line}: Global Shock Exposure: bounds [0, 6] "
+    line = text.splitlines().index('[parameters."Other Value Added Share"]') + 1
+    assert str(caught.value).startswith(f"{path}:{line}: Other Value Added Share: bounds [0, 0.6] "
                                         "reach outside the range the model declares")
 
 
@@ -348,23 +348,23 @@ def test_a_malformed_sample_stops_an_uncertain_comparison_with_exit_2(tmp_path):
 # class of mistake, (text replaced, replacement), the key named, what is said, the line named
 SETTINGS = [
     ("the same parameter by case",
-     ('[parameters."Global Shock Exposure"]', '[parameters."global shock exposure"]\n'
-      'bounds = [0.0, 3.0]\nbasis = "twice"\n[parameters."Global Shock Exposure"]'),
-     "Global Shock Exposure", "already sets",
-     '[parameters."Global Shock Exposure"]'),
+     ('[parameters."Learning Elasticity"]', '[parameters."learning elasticity"]\n'
+      'bounds = [0.0, 1.5]\nbasis = "twice"\n[parameters."Learning Elasticity"]'),
+     "Learning Elasticity", "already sets",
+     '[parameters."Learning Elasticity"]'),
     ("the same parameter by spacing",
-     ('[parameters."Global Shock Exposure"]', '[parameters."Global  Shock Exposure"]\n'
-      'bounds = [0.0, 3.0]\nbasis = "twice"\n[parameters."Global Shock Exposure"]'),
-     "Global Shock Exposure", "already sets",
-     '[parameters."Global Shock Exposure"]'),
+     ('[parameters."Learning Elasticity"]', '[parameters."Learning  Elasticity"]\n'
+      'bounds = [0.0, 1.5]\nbasis = "twice"\n[parameters."Learning Elasticity"]'),
+     "Learning Elasticity", "already sets",
+     '[parameters."Learning Elasticity"]'),
     ("a whole variable after one of its elements",
-     ('[parameters."Global Shock Exposure"]', '[parameters."Global Shock Exposure[Apparel]"]\n'
-      'bounds = [0.0, 3.0]\nbasis = "one"\n[parameters."Global Shock Exposure"]'),
+     ('[parameters."Global Shock Exposure[Footwear]"]', '[parameters."Global Shock Exposure"]\n'
+      'bounds = [0.0, 3.0]\nbasis = "one"\n[parameters."Global Shock Exposure[Footwear]"]'),
      "'Global Shock Exposure' sets", "already sets",
      '[parameters."Global Shock Exposure"]'),
     ("an element after its whole variable",
-     ('basis = "one value for all clusters', 'basis = "one value for all clusters: x"\n'
-      '[parameters."Global Shock Exposure[Textile]"]\nbounds = [0.0, 3.0]\nbasis = "'),
+     ('[parameters."Global Shock Exposure[Textile]"]', '[parameters."Global Shock Exposure"]\n'
+      'bounds = [0.0, 3.0]\nbasis = "one"\n[parameters."Global Shock Exposure[Textile]"]'),
      "Global Shock Exposure[Textile]", "already sets",
      '[parameters."Global Shock Exposure[Textile]"]'),
     ("the same element by case",
@@ -387,9 +387,9 @@ SETTINGS = [
      "lower bound must be a number",
      '[parameters."First Half Export Share"]'),
     ("a basis that is not text",
-     ('basis = "a fraction of output"', 'basis = 3'), "OEM New Product Share",
+     ('basis = "a fraction of output"', 'basis = 3'), "Base New Product Share",
      "basis must be a string",
-     '[parameters."OEM New Product Share"]'),
+     '[parameters."Base New Product Share"]'),
     ("a prior factor that is not a number",
      ('cluster = "apparel", factor = 0.01', 'cluster = "apparel", factor = "x"'),
      "Reference R and D Intensity[Apparel]", "prior factor must be a number",

@@ -183,6 +183,12 @@ class CalibrationProblem:
         status, reason = decide(row, config, self.model.control("INITIAL TIME"),
                                 self.final_time)
         if status not in (FITTED, CHECK):
+            mapping = config.series.get(row.series)
+            if mapping is not None and mapping.role != "prior":
+                # Not compared (another cluster, region or time), but a value no variable can
+                # take (a share above 1) is still a mistake in the file.
+                members = config.aggregates.get(row.cluster, (row.cluster,))
+                _check_value_range(self.model, mapping, row, len(members))
             return Skipped(row, reason, status)
         mapping = config.series[row.series]
         members = config.aggregates.get(row.cluster, (row.cluster,))
