@@ -80,20 +80,21 @@ def synthetic(problem: CalibrationProblem, truth: np.ndarray, rng, noise: bool):
 # ---------------------------------------------------------------------- settings
 def test_bundled_settings_map_every_series_and_resolve_priors_from_data(config):
     assert set(config.series) == {"exports", "export_delivery_share", "new_product_rate",
-                                  "profit_tax_rate", "rd_intensity_china"}
+                                  "profit_tax_rate", "rd_intensity_china", "export_unit_price",
+                                  "export_delivery_growth_yoy"}
     prior = {p.name: p.prior for p in config.parameters}["Reference R and D Intensity[Textile]"]
     assert prior.mean == pytest.approx(0.0043) and prior.sd == pytest.approx(0.00215)
     assert "rd_intensity_china/textile" in prior.source
 
 
 @pytest.mark.parametrize("change, expected", [
-    (('bounds = [0.0, 0.08]', 'bounds = [0.08, 0.0]'), "lower bound 0.08 must be below"),
-    (('bounds = [0.0, 0.08]', 'bounds = [0.0]'), "bounds must be [lower, upper]"),
-    (('bounds = [0.0, 0.08]', 'bounds = [0.0, nan]'), "finite number"),
+    (('bounds = [0.0, 0.4]', 'bounds = [0.4, 0.0]'), "lower bound 0.4 must be below"),
+    (('bounds = [0.0, 0.4]', 'bounds = [0.0]'), "bounds must be [lower, upper]"),
+    (('bounds = [0.0, 0.4]', 'bounds = [0.0, nan]'), "finite number"),
     (('method = "least-squares"', 'method = "simplex"'), "unknown method 'simplex'"),
     (('kind = "flow"', 'kind = "stock"'), "kind 'stock' must be one of"),
     (('sigma = 0.05', 'sigma = -1'), "sigma and factor must be positive"),
-    (('mcmc_walkers = 64', 'mcmc_walkers = 7'), "mcmc_walkers 7 must be even"),
+    (('mcmc_walkers = 80', 'mcmc_walkers = 7'), "mcmc_walkers 7 must be even"),
     (('cluster = "textile", factor', 'cluster = "silk", factor'),
      "matches 0 rows of the observation file"),
     (('[fit]', '[fit]\ncolour = 1'), "unknown key 'colour'"),

@@ -1,5 +1,5 @@
-"""Property tests: any parameter vector inside the declared bounds (the calibration's 24
-estimated parameters and the 45 assumed ones of models/assumed_factors.toml) gives finite
+"""Property tests: any parameter vector inside the declared bounds (the calibration's 36
+estimated parameters and the 59 assumed ones of models/assumed_factors.toml) gives finite
 outputs that stay within every variable's declared range."""
 
 from __future__ import annotations
