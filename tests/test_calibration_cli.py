@@ -68,7 +68,7 @@ def test_calibrate_writes_parameters_intervals_sample_and_report(quick_fit):
         "manifest.json"])
     fitted = tomllib.loads((out / "parameters.toml").read_text(encoding="utf-8"))
     assert fitted["fit"]["method"] == "least-squares" and fitted["fit"]["seed"] == 2003
-    assert len(fitted["parameters"]) == 24
+    assert len(fitted["parameters"]) == 36
     table = pd.read_csv(out / "identifiability.csv")
     assert list(table["parameter"]) == list(fitted["parameters"])
     assert (table["profile_95_lower"] <= table["estimate"]).all()

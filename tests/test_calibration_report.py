@@ -161,8 +161,12 @@ def test_one_segment_per_row_over_its_period(report, calibration):
         assert level == pytest.approx(row["observed_rate"])
     for position, _, _, level in simulated:
         assert level == pytest.approx(rows.loc[position, "simulated_rate"])
-    half_years = [end - start for _, start, end, _ in observed if end - start < 0.9]
+    half_years = [end - start for position, start, end, _ in observed
+                  if end - start < 0.9 and rows.loc[position, "series"] == "exports"]
     assert half_years and all(length > 0.45 for length in half_years)
+    months = [end - start for position, start, end, _ in observed
+              if rows.loc[position, "series"] == "export_delivery_growth_yoy"]
+    assert months and all(0.07 < length < 0.09 for length in months)  # April 2009
 
 
 def test_derived_rows_are_drawn_apart(report, calibration):

@@ -79,7 +79,8 @@ def inventory(model):
 
 def test_the_model_loops_run_through_its_stocks(inventory):
     graph, loops = inventory
-    assert len(graph.stocks) == 12  # the .mdl's stocks, OEM Learning Index and Cumulative Lever Cost among them
+    # The .mdl's twelve stocks, OEM Learning Index and Cumulative Lever Cost among them.
+    assert len(graph.stocks) == 12
     assert len(loops) == len({loop.id for loop in loops}) > 100
     for loop in loops:
         assert loop.stocks, loop.variables  # every loop passes through a stock

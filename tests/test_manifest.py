@@ -28,7 +28,10 @@ def test_a_run_writes_its_manifest_beside_the_csv(tmp_path):
     assert model.file_sha256 == fit["fit"]["model_sha256"]  # one hash names the model
     assert manifest["parameters"]["source"] == "calibrated"
     fitted = manifest["parameters"]["values"]
-    assert len(fitted) == len(fit["parameters"]) and "Reference Export Growth Rate[Apparel]" in fitted
+    # The 36 fitted values, with every element of a partly fitted variable (Global Shock
+    # Exposure, Reference R and D Intensity, Export Unit Value 2003: 5 more) as runs apply them.
+    assert len(fit["parameters"]) == 36 and len(fitted) == 41
+    assert "Reference Export Growth Rate[Apparel]" in fitted
     (scenario,) = manifest["scenarios"]
     assert scenario["name"] == "own-brand" and scenario["levers"][0]["lever"] == "own-brand"
     assert manifest["versions"]["sd-runner"] == __version__

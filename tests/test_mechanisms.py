@@ -39,10 +39,10 @@ def test_rising_costs_squeeze_margins_whatever_the_dependence(model, baseline):
     no_capture = _run(model, "baseline", **{"Buyer Squeeze Strength": 0.0})
     recovered = _run(model, "baseline", **{"Buyer Squeeze Strength": 0.0, **NO_COST_SQUEEZE})
     for cluster in CLUSTERS:
-        assert _at(baseline, "Cost Pressure", cluster, 2013.0) > 0.005, cluster
+        assert _at(baseline, "Cost Pressure", cluster, 2013.0) > 0.001, cluster
         assert _at(recovered, "Cost Pressure", cluster, 2013.0) == 0.0, cluster
         assert _at(no_capture, "Margin", cluster, 2013.0) < \
-            _at(recovered, "Margin", cluster, 2013.0) - 0.005, cluster
+            _at(recovered, "Margin", cluster, 2013.0) - 0.001, cluster
 
 
 def test_the_yuans_appreciation_squeezes_the_export_heavy_clusters_most(model, baseline):

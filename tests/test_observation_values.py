@@ -9,7 +9,6 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from sd_runner import resources
 from sd_runner.cli import cli
 from sd_runner.errors import InputError
 from sd_runner.observations import MAGNITUDE, load_observations

@@ -61,9 +61,10 @@ def main() -> None:
     print("|" + "---|" * len(header))
     for change, neutral in NEUTRAL.items():
         off = _runs(model, neutral)
-        cells = [change,
-                 f"{100 * (_mean(full['baseline'], 'Margin') - _mean(off['baseline'], 'Margin')):+.2f}",
-                 f"{_mean(full['baseline'], 'Buyer Dependence') - _mean(off['baseline'], 'Buyer Dependence'):+.3f}"]
+        margin = _mean(full["baseline"], "Margin") - _mean(off["baseline"], "Margin")
+        dependence = (_mean(full["baseline"], "Buyer Dependence")
+                      - _mean(off["baseline"], "Buyer Dependence"))
+        cells = [change, f"{100 * margin:+.2f}", f"{dependence:+.3f}"]
         for name in names:
             effect_on = _mean(full[name], "Margin") - _mean(full["baseline"], "Margin")
             effect_off = _mean(off[name], "Margin") - _mean(off["baseline"], "Margin")
