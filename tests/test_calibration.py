@@ -320,13 +320,13 @@ def test_committed_fit_is_what_runs_start_from(plain_model):
 # A refit on another CPU takes other SIMD paths through numpy (numerics.py), so it is compared
 # at the optimiser's tolerance, not bit for bit. least_squares works in Jacobian-scaled
 # coordinates (x_scale="jac"), where one unit is about one standard error, and stops once the
-# payoff falls by less than ftol = 1e-12 of itself: with a payoff of about 13 that leaves the
-# parameters within sqrt(2 * 13 * 1e-12), about 5e-6 standard errors, of the minimum. The
+# payoff falls by less than ftol = 1e-12 of itself: with a payoff of about 19 that leaves the
+# parameters within sqrt(2 * 19 * 1e-12), about 6e-6 standard errors, of the minimum. The
 # bounds below follow from that, with room for rounding in the residuals themselves.
 PARAMETER_TOL_IN_STANDARD_ERRORS = 1e-5
 PAYOFF_RTOL = 1e-9
-# 24 parameters each within 1e-5 standard errors move a weighted residual by at most about
-# sqrt(24) * 1e-5 standard deviations of its row's error.
+# 36 parameters each within 1e-5 standard errors move a weighted residual by at most about
+# sqrt(36) * 1e-5 = 6e-5 standard deviations of its row's error.
 RESIDUAL_ATOL = 1e-4
 # Statistics, correlations, standard errors and profile limits come from finite differences
 # of the residuals (steps of 1e-5 of each parameter's scale), which turn rounding in the

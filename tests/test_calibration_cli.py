@@ -73,7 +73,7 @@ def test_calibrate_writes_parameters_intervals_sample_and_report(quick_fit):
     assert list(table["parameter"]) == list(fitted["parameters"])
     assert (table["profile_95_lower"] <= table["estimate"]).all()
     assert (table["estimate"] <= table["profile_95_upper"]).all()
-    assert pd.read_csv(out / "sample.csv").shape == (100, 24)
+    assert pd.read_csv(out / "sample.csv").shape == (100, 36)
     assert "chi-square" in printed and "Fit statistics" in printed
     cin = (out / "parameters.cin").read_text(encoding="utf-8").splitlines()
     assert cin[0].startswith("Initial Export Sales[Textile] = ")
