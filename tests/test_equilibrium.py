@@ -6,7 +6,7 @@ no-growth steady state. What still moves is start-up transient, which the second
 removed: the first edition's dependence rose from a shared 0.6 toward 0.7-0.85 on its own.
 
 Tolerances follow from how the initial state is computed. Dependence solves its fixed point
-by three Newton steps (quadratic convergence: the residual is far below 1e-9); asset
+by four Newton steps (quadratic convergence: the residual is far below 1e-9); asset
 specificity, own-brand fraction, blocking, R&D capital, brand equity and the platform start
 at closed-form steady states. Only the patent stock evaluates its spillover gain and its
 losses to blocking at a first estimate of itself, an error of second order in those small
