@@ -46,7 +46,7 @@ def test_on_our_model_it_finds_every_loop_that_ever_passes_a_tenth_of_a_percent(
     peak = _peak_relative_scores(model, every, params)
     matter = {loop_id for loop_id, value in peak.items() if value > 0.001}
     assert matter - found == set()
-    assert len(found) < len(every) / 2  # it prunes: most of the 169 loops never matter
+    assert len(found) < len(every) / 2  # it prunes: most of the 2 006 loops never matter
 
 
 def test_too_many_loops_to_enumerate_falls_back_to_the_search(monkeypatch):
