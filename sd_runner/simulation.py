@@ -27,20 +27,11 @@ KEY_OUTCOMES = (
     "Cumulative Lever Cost",
 )
 
-#: Outcomes whose sum over the clusters means something (flows and stocks in USD or patents);
-#: fractions such as the margin are left out.
-TOTALLED = (
-    "Total Profit",
-    "Value Added",
-    "Export Sales",
-    "R and D Capital",
-    "Patent Pool Stock",
-    "Brand Equity",
-    "Lever Cost",
-    "Firm Lever Cost",
-    "Government Lever Cost",
-    "Cumulative Lever Cost",
-)
+#: Key outcomes that are fractions of a cluster (Dmnl): their sum over clusters means nothing.
+FRACTIONS = ("Margin", "Buyer Dependence", "Asset Specificity", "Own Brand Share")
+
+#: Outcomes whose sum over the clusters means something (flows and stocks in USD or patents).
+TOTALLED = tuple(outcome for outcome in KEY_OUTCOMES if outcome not in FRACTIONS)
 
 #: The ``cluster`` of all-cluster totals in comparisons.
 TOTAL = "All clusters"

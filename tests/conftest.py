@@ -72,3 +72,19 @@ def write_file(tmp_path):
         return path
 
     return write
+
+
+def settings_error(tmp_path, text: str, change: tuple[str, str], observations) -> str:
+    """The one-line error of calibration settings ``text`` with ``change`` made once; the
+    message must name the file and hold no newline."""
+    from sd_runner.calibration.config import load_config
+    from sd_runner.errors import InputError
+
+    assert change[0] in text
+    path = tmp_path / "config.toml"
+    path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        load_config(path, observations)
+    message = str(error.value)
+    assert f"{path}:" in message and "\n" not in message
+    return message

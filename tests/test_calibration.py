@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import settings_error
 
 from sd_runner import resources, runner
 from sd_runner.calibration.calibrate import line_list
@@ -101,13 +102,7 @@ def test_bundled_settings_map_every_series_and_resolve_priors_from_data(config):
 ])
 def test_bad_settings_name_the_line_and_the_fix(tmp_path, observations, change, expected):
     text = resources.calibration_config_path().read_text(encoding="utf-8")
-    assert change[0] in text
-    path = tmp_path / "config.toml"
-    path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
-    with pytest.raises(InputError) as error:
-        load_config(path, observations)
-    message = str(error.value)
-    assert expected in message and f"{path}:" in message and "\n" not in message
+    assert expected in settings_error(tmp_path, text, change, observations)
 
 
 def test_the_sample_may_take_every_draw_the_mcmc_keeps_and_no_more(tmp_path, config,

@@ -8,7 +8,7 @@ import datetime as dt
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, settings_error
 
 from sd_runner import resources, runner
 from sd_runner.calibration.calibrate import fit_rows
@@ -233,13 +233,7 @@ def test_bad_new_settings_name_the_file_the_line_and_the_fix(tmp_path, extra, ch
                                                              expected):
     _, observations, settings, _ = extra
     text = settings.read_text("utf-8")
-    assert change[0] in text
-    path = tmp_path / "config.toml"
-    path.write_text(text.replace(change[0], change[1], 1), encoding="utf-8")
-    with pytest.raises(InputError) as error:
-        load_config(path, observations)
-    message = str(error.value)
-    assert expected in message and f"{path}:" in message and "\n" not in message
+    assert expected in settings_error(tmp_path, text, change, observations)
 
 
 # ---------------------------------------------------------------------- accounting
