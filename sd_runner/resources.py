@@ -75,6 +75,11 @@ def loop_names_path() -> Path:
     return bundled_dir() / "loops.toml"
 
 
+def checks_path() -> Path:
+    """The behaviour assertions ``sd-runner check`` holds the model to."""
+    return bundled_dir() / "checks.toml"
+
+
 def scenarios_dir() -> Path:
     """Folder of the bundled scenario files."""
     return bundled_dir() / "scenarios"

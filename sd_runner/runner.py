@@ -402,13 +402,47 @@ def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
 
 
 # ---------------------------------------------------------------------- model checks
-def check_model(fit: str = CALIBRATED):
-    """Units and integration error of the bundled model over every bundled scenario."""
-    from sd_runner.model_check import integration_check, units_check
+def check_model(fit: str = CALIBRATED, checks_path: str | None = None):
+    """Everything ``sd-runner check`` checks (:class:`sd_runner.model_check.ModelCheck`): units
+    and integration error of the bundled model over every bundled scenario, and the
+    behaviour assertions of ``checks_path`` (the bundled ``checks.toml`` by default) on the
+    lever matrix and the bundled scenarios."""
+    from sd_runner.assertions import RunSource, load_assertions, run_assertions
+    from sd_runner.lever_matrix import lever_matrix
+    from sd_runner.loops import load_loop_names
+    from sd_runner.model_check import (
+        ModelCheck,
+        integration_check,
+        matrix_checks,
+        model_constants,
+        model_variables,
+        units_check,
+    )
 
     model = bundled_model("fast", fit)
-    scenarios = [scenario(name, "fast", fit) for name in bundled_scenario_names()]
-    return [units_check(model), integration_check(model, scenarios)]
+    members = lever_matrix(bundled_levers())
+    bundled = [scenario(name, "fast", fit) for name in bundled_scenario_names()]
+    scenarios = {member.name: member.scenario for member in members}
+    for chosen in bundled:
+        scenarios.setdefault(chosen.name, chosen)
+
+    def simulate(condition):
+        chosen = scenarios[condition.scenario]
+        chosen = dataclasses.replace(chosen, constants={**chosen.constants,
+                                                        **dict(condition.constants)})
+        return model.run(scenario_params(chosen, model))
+
+    runs = RunSource(list(scenarios), simulate)
+    assertions = load_assertions(
+        checks_path or resources.checks_path(), variables=model_variables(model),
+        scenario_names=list(scenarios),
+        loop_codes=[name.code for name in load_loop_names(resources.loop_names_path())],
+        time_range=(model.control("INITIAL TIME"), model.control("FINAL TIME")),
+        constants=model_constants(model))
+    results = run_assertions(assertions, runs)
+    return ModelCheck(checks=[units_check(model), integration_check(model, bundled)],
+                      matrix=matrix_checks(members, results, runs), assertions=results,
+                      knockouts=[])
 
 
 # ---------------------------------------------------------------------- manifests
