@@ -449,6 +449,62 @@ def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, f
         click.echo(formats.sensitivity_summary(result))
 
 
+@cli.command("lever-ranks")
+@click.option("--members", type=int, default=1000, show_default=True,
+              help="Members of the ensemble: each runs the baseline and every lever alone.")
+@click.option("--seed", type=int, default=2003, show_default=True,
+              help="Seed of the policy factors' Latin hypercube (and of the other draws).")
+@click.option("--factors", "factors_path", type=click.Path(), default=None,
+              help="A policy factors file (TOML): each lever's magnitude and cost multipliers "
+              "(a path, or policy_factors, the bundled one, the default).")
+@click.option("--with-assumed", is_flag=True,
+              help="Also vary the assumed parameters (assumed_factors) in every member.")
+@click.option("--with-posterior", is_flag=True,
+              help="Also draw every member's estimated parameters from the fit's posterior "
+              "sample.")
+@click.option("--out", "out_file", type=click.Path(), default=None,
+              help="Write the rank probabilities as CSV here (with a manifest).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@_parallel_options
+@_fit_options
+@_errors_as_messages
+def lever_ranks(members, seed, factors_path, with_assumed, with_posterior, out_file, as_json,
+                workers, scheduler, fit_path, uncalibrated):
+    """Probability of each rank of every lever by margin, total profit and buyer dependence
+    in 2035, when the levers' programme sizes and unit costs are uncertain."""
+    import json
+
+    from sd_runner import output, runner
+
+    fit = _chosen_fit(fit_path, uncalibrated)
+    _check_workers(workers)
+    output.refuse_empty({"--out": out_file})
+    if out_file:
+        output.check_writable_file(out_file, "--out")
+        output.check_separate([("--out", out_file, True)],
+                              inputs={"--factors": factors_path, "--fit": fit_path})
+    result = runner.lever_ranks(members, seed, with_assumed, with_posterior, factors_path, fit,
+                                workers, scheduler, progress=_progress)
+    if result.excluded:
+        click.echo(f"warning: {len(result.excluded)} of {members} members left out: they "
+                   f"leave a declared range (the first: {result.excluded[0].breach.describe()})",
+                   err=True)
+    if out_file:
+        from sd_runner.lever_matrix import BASELINE, lever_matrix
+
+        levers = runner.bundled_levers()
+        chosen = [m.scenario for m in lever_matrix(levers)
+                  if m.lever == BASELINE or (m.lever in levers and m.level == 1.0)]
+        manifest = runner.output_manifest(_invocation(), fit, "fast", chosen,
+                                          {"policy factors and other draws": seed})
+        output.write_with_manifest(out_file, result.csv(), manifest, "--out")
+        click.echo(f"wrote {out_file} and its manifest", err=True)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=1))
+    elif not out_file:
+        click.echo(result.summary())
+
+
 class _Bar:
     """A click progress bar on standard error, opened at the first update."""
 

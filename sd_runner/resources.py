@@ -90,10 +90,16 @@ def factors_path() -> Path:
     return bundled_dir() / "assumed_factors.toml"
 
 
+def policy_factors_path() -> Path:
+    """The bundled policy factors: each lever's programme size and unit costs, with bounds."""
+    return bundled_dir() / "policy_factors.toml"
+
+
 #: Kinds of bundled input file that options can name instead of giving a path.
 _BUNDLED_INPUTS = {"factors": (factors_path,),
                    "observations": (observations_path, more_observations_path),
-                   "settings": (calibration_config_path,)}
+                   "settings": (calibration_config_path,),
+                   "policy_factors": (policy_factors_path,)}
 
 
 def bundled_inputs(kind: str) -> dict[str, Path]:

@@ -223,7 +223,8 @@ def input_file(text: str | None, kind: str, option: str) -> tuple[Path, str]:
 
 
 _INPUT_NOUNS = {"factors": "factors file", "observations": "observation file",
-                "settings": "calibration settings file"}
+                "settings": "calibration settings file",
+                "policy_factors": "policy factors file"}
 
 
 def _calibration_config():
@@ -399,6 +400,53 @@ def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
                    workers=workers)
 
 
+
+
+# ---------------------------------------------------------------------- lever ranks
+def lever_ranks(members: int, seed: int = DEFAULT_SEED, with_assumed: bool = False,
+                with_posterior: bool = False, factors_path: str | None = None,
+                fit: str = CALIBRATED, workers: int | None = None,
+                scheduler: str | None = None, progress=None):
+    """Rank probabilities of the levers over ``members`` draws of the policy factors
+    (``factors_path``, default the bundled ``policy_factors``), with the bundled assumed
+    factors and the fit's posterior sample varied too when asked."""
+    import numpy as np
+
+    from sd_runner.engine.ensemble import PARALLEL_FROM, check_scheduler_answers
+    from sd_runner.policy_factors import load_policy_factors
+    from sd_runner.policy_sensitivity import RANKED
+    from sd_runner.policy_sensitivity import lever_ranks as rank_levers
+    from sd_runner.uncertainty import ParameterSets, with_factors
+
+    limits.check_count("members", members, "members")
+    limits.check_seed("seed", seed)
+    limits.check_workers("workers", workers)
+    if scheduler is not None:
+        limits.check_scheduler("scheduler", scheduler)
+    model = bundled_model("fast", fit)
+    levers = bundled_levers()
+    runs = members * (len(levers) + 1)
+    clusters = len(model.subscripts["Cluster"])
+    limits.check_needs("members", members, limits.ensemble_bytes(
+        runs, len(model.kernel.compiled.constant_defaults), 2, len(RANKED) * clusters),
+        0 if scheduler else runs, limits.processes_for(runs, workers, PARALLEL_FROM),
+        "give fewer members")
+    if scheduler:
+        check_scheduler_answers(scheduler)
+    path = input_file(factors_path, "policy_factors", "--factors")[0]
+    factors = load_policy_factors(path, model, levers)
+    others, label = None, []
+    if with_posterior:
+        others = parameter_sets(members, "posterior", seed, fit)
+        label.append("the posterior sample")
+    if with_assumed:
+        empty = ParameterSets((), np.empty((members, 0)), "", seed)
+        others = with_factors(others or empty, _factors("assumed_factors", fit))
+        label.append("the assumed factors")
+    if others is not None:
+        others = dataclasses.replace(others, source=f"with {' and '.join(label)}")
+    return rank_levers(model, levers, factors, members, seed, others, workers=workers,
+                       scheduler=scheduler, progress=progress)
 
 
 # ---------------------------------------------------------------------- model checks
