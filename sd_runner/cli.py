@@ -555,6 +555,51 @@ def check(as_json, checks_path, fit_path, uncalibrated):
 
 
 @cli.command()
+@click.argument("old")
+@click.argument("new", required=False)
+@click.option("--old-fit", default=None, metavar="FIT",
+              help="Parameters applied to OLD when it is a .mdl: a fit folder or its "
+              "parameters.toml, calibrated (the committed fit, default) or uncalibrated.")
+@click.option("--new-fit", default=None, metavar="FIT",
+              help="The same for NEW (or the bundled model when NEW is left out).")
+@click.option("--threshold", type=float, default=1.0, show_default=True, metavar="PERCENT",
+              help="List a series when it moves by more than this % of its largest magnitude "
+              "over the run (in either version).")
+@click.option("--floor", type=float, default=1e-6, show_default=True,
+              help="Least magnitude a series is measured against, in its own units, so that "
+              "rounding does not move an outcome that is zero in both versions.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.option("--html", "html_file", type=click.Path(), default=None,
+              help="Also write a self-contained HTML page: the table of moves and charts of "
+              "the largest.")
+@_errors_as_messages
+def diff(old, new, old_fit, new_fit, threshold, floor, as_json, html_file):
+    """Run the lever matrix on two versions of the model and list the key outcomes that move.
+
+    OLD and NEW are each a .mdl file or a fit (a folder or parameters.toml written by
+    `sd-runner calibrate`) of the bundled model; NEW defaults to the bundled model. Exits with
+    0 when nothing moves beyond the threshold, 1 when something does, 2 for bad input.
+    """
+    from sd_runner import diff_report, model_diff, output
+
+    output.refuse_empty({"--html": html_file})
+    if html_file:
+        output.check_writable_file(html_file, "--html")
+        output.check_separate([("--html", html_file, False)],
+                              inputs={"OLD": old, "NEW": new, "--old-fit": old_fit,
+                                      "--new-fit": new_fit})
+    found = model_diff.diff_models(model_diff.version_spec("OLD", old, old_fit),
+                                   model_diff.version_spec("NEW", new, new_fit),
+                                   threshold=threshold / 100, floor=floor, progress=_progress)
+    if html_file:
+        output.write_text(html_file, diff_report.diff_html(found), "--html")
+        click.echo(f"wrote {html_file}", err=True)
+    click.echo(diff_report.diff_json(found) if as_json else diff_report.diff_text(found))
+    if found.differs:
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 @_errors_as_messages
 def loops(as_json):
