@@ -328,9 +328,14 @@ class CausalGraph:
         return Loop(loop_id(variables), variables, polarity, tuple(links))
 
 
+#: Fields of an expression's syntax whose references make causal links (a call's function
+#: name and a stateful's order, for example, do not).
+CHILD_FIELDS = ("arguments", "flow", "expression", "argument", "input", "initial",
+                "smooth_time", "delay_time")
+
+
 def _children(ast):
-    for name in ("arguments", "flow", "expression", "argument", "input", "initial",
-                 "smooth_time", "delay_time"):
+    for name in CHILD_FIELDS:
         value = getattr(ast, name, None)
         if value is None:
             continue
@@ -410,11 +415,13 @@ class LoopName:
     name: str
     variables: tuple[str, ...]
     description: str
+    #: The link ``(source, target)`` that a knockout of the loop cuts (:mod:`sd_runner.knockouts`).
+    cut: tuple[str, str] | None = None
 
 
 def load_loop_names(path: str | Path) -> list[LoopName]:
     """Read a loop names file (TOML: ``[loops.CODE]`` with ``name``, ``variables``,
-    ``description``)."""
+    ``description`` and optionally ``cut``, two consecutive variables of the loop)."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
@@ -427,8 +434,20 @@ def load_loop_names(path: str | Path) -> list[LoopName]:
                 and all(isinstance(v, str) for v in variables)):
             raise InputError(f"{path}: loop {code}: variables must be a list of names")
         names.append(LoopName(code, str(table.get("name", code)), tuple(variables),
-                              str(table.get("description", ""))))
+                              str(table.get("description", "")),
+                              _cut(path, code, table.get("cut"), variables)))
     return names
+
+
+def _cut(path: Path, code: str, cut, variables: list[str]) -> tuple[str, str] | None:
+    """A loop's ``cut``: one of its links, ``[source, target]``."""
+    if cut is None:
+        return None
+    links = list(zip(variables, variables[1:] + variables[:1], strict=True))
+    if not (isinstance(cut, list) and len(cut) == 2 and tuple(cut) in links):
+        raise InputError(f"{path}: loop {code}: cut must be two consecutive variables of the "
+                         f"loop, [source, target], not {cut!r}")
+    return cut[0], cut[1]
 
 
 def named_loops(loops: list[Loop], names: list[LoopName],

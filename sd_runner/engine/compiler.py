@@ -1002,4 +1002,10 @@ def compile_mdl(path: str | Path) -> CompiledModel:
         abstract = vensim.get_abstract_model()
     except Exception as exc:  # noqa: BLE001 - PySD raises many types for bad models
         raise InputError(f"{path}: PySD cannot parse this model ({exc})") from None
-    return _Compiler(abstract, path.name).compile()
+    return compile_abstract(abstract, path.name)
+
+
+def compile_abstract(abstract: am.AbstractModel, source_name: str) -> CompiledModel:
+    """Compile PySD's abstract model of a ``.mdl`` (named ``source_name`` in messages), for
+    example one that :mod:`sd_runner.engine.cuts` has rewritten."""
+    return _Compiler(abstract, source_name).compile()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import hashlib
@@ -403,17 +404,34 @@ class FastModel(SDModel):
     def run(self, params=None, *, return_columns=None, time_step=None, saveper=None,
             final_time=None, check_finite=True) -> pd.DataFrame:
         """Run once; same arguments and result layout as :meth:`SDModel.run`."""
+        return self.run_constants(self.constants_vector(params), return_columns=return_columns,
+                                  time_step=time_step, saveper=saveper, final_time=final_time,
+                                  check_finite=check_finite)
+
+    def run_constants(self, consts: np.ndarray, *, return_columns=None, time_step=None,
+                      saveper=None, final_time=None, check_finite=True) -> pd.DataFrame:
+        """Run once with the kernel's constants vector ``consts`` (see
+        :meth:`constants_vector`); otherwise as :meth:`run`."""
         columns = self.expand_columns(return_columns)
         axis = self.time_axis(time_step, saveper, final_time)
-        frame = self._frame(params, columns, axis)
+        frame = self._frame(consts, columns, axis)
         if check_finite:
-            self.check_run(frame, lambda end: self._frame(params, columns, every_step(axis, end)))
+            self.check_run(frame, lambda end: self._frame(consts, columns, every_step(axis, end)))
         return frame
 
-    def _frame(self, params, columns: list[str], axis: TimeAxis) -> pd.DataFrame:
+    def with_kernel(self, kernel: Kernel) -> FastModel:
+        """This model (names, units, parameters set so far and later, checks) run by
+        ``kernel``, compiled from a rewritten copy of its equations that keeps every name of
+        the original (:mod:`sd_runner.engine.cuts`)."""
+        variant = copy.copy(self)  # shares the PySD metadata and the calibrated base
+        variant.kernel = kernel
+        variant.__dict__.pop("_by_column", None)  # slots of the other kernel
+        return variant
+
+    def _frame(self, consts: np.ndarray, columns: list[str], axis: TimeAxis) -> pd.DataFrame:
         targets = self._column_slots(columns)
         slots = np.asarray([t for t in targets if isinstance(t, int)], dtype=np.int64)
-        result = self.kernel.run(self.constants_vector(params)[None, :], axis, slots)[0]
+        result = self.kernel.run(consts[None, :], axis, slots)[0]
         controls = {"INITIAL TIME": axis.initial, "FINAL TIME": axis.final,
                     "TIME STEP": axis.step, "SAVEPER": axis.saveper}
         data, position = {}, 0

@@ -1,0 +1,126 @@
+"""Loop knockouts: one compiled variant cuts any causal link, and changes nothing until it does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import REPO
+from toy_models import write_model
+
+from sd_runner import knockout_doc, resources
+from sd_runner.engine.fast import FastModel
+from sd_runner.errors import InputError
+from sd_runner.knockouts import KnockoutModel, bundled_knockouts, knockout_check
+from sd_runner.loops import CausalGraph, load_loop_names, loop_id
+from sd_runner.model_check import CheckResult
+from sd_runner.scenarios import scenario_params
+
+GROWTH = """
+Stock= INTEG (Inflow, 100)
+	~	Widget
+	~		|
+
+Inflow= Stock * Growth
+	~	Widget/Year
+	~		|
+
+Growth= 0.1
+	~	1/Year
+	~		|
+"""
+
+
+@pytest.fixture(scope="module")
+def knockouts(model):
+    """The calibrated model with every named loop cuttable (its variant compiled once)."""
+    return bundled_knockouts()
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    path = write_model(tmp_path_factory.mktemp("growth"), GROWTH)
+    return KnockoutModel(FastModel(path), links=[("Stock", "Inflow")])
+
+
+def test_with_every_switch_off_the_variant_is_the_model(knockouts, bundled_runs):
+    for name, run in bundled_runs.items():
+        frame = knockouts.run(scenario_params(run.scenario, knockouts.model))
+        assert list(frame.columns) == list(run.frame.columns), name
+        expected = run.frame.to_numpy()
+        scale = np.maximum(np.abs(expected), 1e-300)
+        assert (np.abs(frame.to_numpy() - expected) / scale).max() <= 1e-12, name
+
+
+def test_cutting_a_stock_s_own_inflow_turns_growth_linear(toy):
+    # Euler: intact, S(t) = 100 (1 + 0.1 dt)^(t/dt); with the inflow held at 0.1 x 100 the
+    # stock grows by 10 a year.
+    intact = toy.run(return_columns=["Stock"])["Stock"]
+    cut = toy.run(cut=[("Stock", "Inflow")], return_columns=["Stock"])["Stock"]
+    times = intact.index.to_numpy()
+    assert np.allclose(intact, 100 * (1 + 0.1 * 0.25) ** (times / 0.25), rtol=1e-12)
+    assert np.allclose(cut, 100 + 10 * times, rtol=1e-12)
+
+
+def test_a_link_that_is_not_in_the_graph_is_refused(toy, knockouts):
+    with pytest.raises(InputError, match="Inflow -> Growth is not a causal link") as error:
+        KnockoutModel(toy.model, links=[("Inflow", "Growth")])
+    assert "\n" not in str(error.value)
+    with pytest.raises(InputError, match="'R99' is not a loop with a cut"):
+        knockouts.run(cut=["R99"])
+    with pytest.raises(InputError, match="cannot cut it; name it in links="):
+        knockouts.run(cut=[("Brand Equity", "Brand Coverage")])
+
+
+def test_a_cut_by_code_is_its_link(knockouts):
+    by_code = knockouts.run(cut="R1", return_columns=["Buyer Dependence"])
+    by_link = knockouts.run(cut=[("Buyer Dependence", "Buyer Specific Investment")],
+                            return_columns=["Buyer Dependence"])
+    assert by_code.equals(by_link)
+    assert not by_code.equals(knockouts.run(return_columns=["Buyer Dependence"]))
+
+
+def test_cutting_r1_holds_specificity_at_its_2003_equilibrium(knockouts):
+    # Investment sees the 2003 dependence, so it keeps replacing what retires in 2003.
+    frame = knockouts.run(cut=["R1"], return_columns=["Asset Specificity"])
+    assert np.allclose(frame, frame.iloc[0], rtol=1e-6)
+    assert not np.allclose(knockouts.run(return_columns=["Asset Specificity"]), frame.iloc[0],
+                           rtol=1e-2)
+
+
+def test_each_cut_is_a_link_of_its_loop_on_the_fewest_other_named_loops():
+    names = load_loop_names(resources.loop_names_path())
+    graph = CausalGraph(resources.model_path())
+    links_of = {loop.id: {(k.source, k.target) for k in loop.links} for loop in graph.loops()}
+    named = {entry.code: links_of[loop_id(entry.variables)] for entry in names}
+
+    def others(code, link):
+        return sum(link in links for other, links in named.items() if other != code)
+
+    for entry in names:
+        assert entry.cut in named[entry.code], entry.code
+        assert others(entry.code, entry.cut) == min(others(entry.code, link)
+                                                    for link in named[entry.code]), entry.code
+
+
+def test_a_cut_that_is_not_a_link_of_its_loop_is_refused(tmp_path):
+    text = (REPO / "models" / "loops.toml").read_text(encoding="utf-8")
+    path = tmp_path / "loops.toml"
+    path.write_text(text.replace('cut = ["Buyer Dependence", "Buyer Specific Investment"]',
+                                 'cut = ["Buyer Dependence", "Asset Specificity"]'), "utf-8")
+    with pytest.raises(InputError, match="loop R1: cut must be two consecutive variables"):
+        load_loop_names(path)
+
+
+def test_the_knockout_checks_say_which_cuts_break_their_loop_within_range(knockouts):
+    results = {r.name: r for r in knockout_check(knockouts, codes=["R1", "B3"])}
+    assert all(isinstance(r, CheckResult) for r in results.values())
+    assert results["knockout R1"].passed, results["knockout R1"].detail
+    assert f"breaks 1 of {len(knockouts.loops)} loops" in results["knockout R1"].detail
+    # Dependence adjusting toward a goal it can no longer close on drifts past 1.
+    assert not results["knockout B3"].passed
+    assert "Buyer Dependence[Furniture]" in results["knockout B3"].detail
+
+
+def test_readme_knockout_tables_are_current(knockouts):
+    current, refreshed = knockout_doc.refresh(REPO / "models" / "README.md", knockouts)
+    assert current == refreshed, "run: python -m sd_runner.knockout_doc models/README.md"
