@@ -255,6 +255,7 @@ def knockout_check(knockouts: KnockoutModel, scenarios: list[Scenario] | None = 
         breaks = loop_id(knockouts.names[code].variables) in {loop.id for loop in broken}
         others = [c for c in knockouts.named_broken(code) if c != code]
         wrong = breaches[code]
+        kept = knockouts.names[code].keeps_in_range
         detail = (f"cutting {source} -> {target} breaks {len(broken)} of "
                   f"{len(knockouts.loops)} loops"
                   + (f" (also {', '.join(others)})" if others else "")
@@ -264,7 +265,18 @@ def knockout_check(knockouts: KnockoutModel, scenarios: list[Scenario] | None = 
                        f"first {wrong[0][0]}: {wrong[0][1].describe()}")
         else:
             detail += f"all {len(scenarios)} runs stay within the declared ranges"
-        results.append(CheckResult(f"knockout {code}", breaks and not wrong, detail))
+        if kept:
+            # The loop is declared to keep ``kept`` in range: its knockout must let that
+            # variable, and only it, leave the range.
+            leaves = bool(wrong) and all(
+                breach.column.partition("[")[0] == kept for _, breach in wrong)
+            detail += (f" (as loops.toml declares: the loop keeps {kept} in range)" if leaves
+                       else f"; loops.toml declares that the loop keeps {kept} in range, "
+                       "so cutting it should let that, and only that, leave the range")
+            passed = breaks and leaves
+        else:
+            passed = breaks and not wrong
+        results.append(CheckResult(f"knockout {code}", passed, detail))
     return results
 
 

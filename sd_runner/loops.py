@@ -417,11 +417,15 @@ class LoopName:
     description: str
     #: The link ``(source, target)`` that a knockout of the loop cuts (:mod:`sd_runner.knockouts`).
     cut: tuple[str, str] | None = None
+    #: The stock this loop keeps within its declared range: a knockout of the loop must let
+    #: it leave the range (a first-order adjustment cut becomes a pure integrator).
+    keeps_in_range: str = ""
 
 
 def load_loop_names(path: str | Path) -> list[LoopName]:
     """Read a loop names file (TOML: ``[loops.CODE]`` with ``name``, ``variables``,
-    ``description`` and optionally ``cut``, two consecutive variables of the loop)."""
+    ``description`` and optionally ``cut``, two consecutive variables of the loop, and
+    ``keeps_in_range``, one of its variables)."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
@@ -435,8 +439,17 @@ def load_loop_names(path: str | Path) -> list[LoopName]:
             raise InputError(f"{path}: loop {code}: variables must be a list of names")
         names.append(LoopName(code, str(table.get("name", code)), tuple(variables),
                               str(table.get("description", "")),
-                              _cut(path, code, table.get("cut"), variables)))
+                              _cut(path, code, table.get("cut"), variables),
+                              _kept(path, code, table.get("keeps_in_range", ""), variables)))
     return names
+
+
+def _kept(path: Path, code: str, kept, variables: list[str]) -> str:
+    """A loop's ``keeps_in_range``: one of its variables, or empty."""
+    if kept and kept not in variables:
+        raise InputError(f"{path}: loop {code}: keeps_in_range must be one of the loop's "
+                         f"variables ({', '.join(variables)}), not {kept!r}")
+    return kept
 
 
 def _cut(path: Path, code: str, cut, variables: list[str]) -> tuple[str, str] | None:

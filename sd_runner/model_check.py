@@ -87,7 +87,7 @@ class ModelCheck:
         lines += [f"lever matrix {r.name}: {mark(r.passed)}, {r.detail}" for r in self.matrix]
         lines += [f"assertion {r.assertion.id}: {mark(r.passed)}, {r.detail()}"
                   for r in self.assertions]
-        lines += [f"knockout {r.name}: {mark(r.passed)}, {r.detail}" for r in self.knockouts]
+        lines += [f"{r.name}: {mark(r.passed)}, {r.detail}" for r in self.knockouts]
         broken = [r for r in [*self.checks, *self.matrix, *self.assertions, *self.knockouts]
                   if not r.passed]
         total = (len(self.checks) + len(self.matrix) + len(self.assertions)

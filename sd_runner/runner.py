@@ -454,8 +454,10 @@ def check_model(fit: str = CALIBRATED, checks_path: str | None = None):
     """Everything ``sd-runner check`` checks (:class:`sd_runner.model_check.ModelCheck`): units
     and integration error of the bundled model over every bundled scenario, and the
     behaviour assertions of ``checks_path`` (the bundled ``checks.toml`` by default) on the
-    lever matrix and the bundled scenarios."""
+    lever matrix and the bundled scenarios, with named loops cut where an assertion says so,
+    and the knockout of every named loop."""
     from sd_runner.assertions import RunSource, load_assertions, run_assertions
+    from sd_runner.knockouts import bundled_knockouts, knockout_check
     from sd_runner.lever_matrix import lever_matrix
     from sd_runner.loops import load_loop_names
     from sd_runner.model_check import (
@@ -474,10 +476,14 @@ def check_model(fit: str = CALIBRATED, checks_path: str | None = None):
     for chosen in bundled:
         scenarios.setdefault(chosen.name, chosen)
 
+    knockouts = bundled_knockouts(fit)
+
     def simulate(condition):
         chosen = scenarios[condition.scenario]
         chosen = dataclasses.replace(chosen, constants={**chosen.constants,
                                                         **dict(condition.constants)})
+        if condition.cut:
+            return knockouts.run(scenario_params(chosen, model), cut=condition.cut)
         return model.run(scenario_params(chosen, model))
 
     runs = RunSource(list(scenarios), simulate)
@@ -490,7 +496,7 @@ def check_model(fit: str = CALIBRATED, checks_path: str | None = None):
     results = run_assertions(assertions, runs)
     return ModelCheck(checks=[units_check(model), integration_check(model, bundled)],
                       matrix=matrix_checks(members, results, runs), assertions=results,
-                      knockouts=[])
+                      knockouts=knockout_check(knockouts))
 
 
 # ---------------------------------------------------------------------- manifests

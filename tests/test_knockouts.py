@@ -111,14 +111,40 @@ def test_a_cut_that_is_not_a_link_of_its_loop_is_refused(tmp_path):
         load_loop_names(path)
 
 
+def test_a_range_keeper_that_is_not_a_variable_of_its_loop_is_refused(tmp_path):
+    text = (REPO / "models" / "loops.toml").read_text(encoding="utf-8")
+    path = tmp_path / "loops.toml"
+    path.write_text(text.replace('keeps_in_range = "Buyer Dependence"',
+                                 'keeps_in_range = "Asset Specificity"'), "utf-8")
+    with pytest.raises(InputError, match="loop B3: keeps_in_range must be one of the loop's"):
+        load_loop_names(path)
+
+
 def test_the_knockout_checks_say_which_cuts_break_their_loop_within_range(knockouts):
     results = {r.name: r for r in knockout_check(knockouts, codes=["R1", "B3"])}
     assert all(isinstance(r, CheckResult) for r in results.values())
     assert results["knockout R1"].passed, results["knockout R1"].detail
     assert f"breaks 1 of {len(knockouts.loops)} loops" in results["knockout R1"].detail
-    # Dependence adjusting toward a goal it can no longer close on drifts past 1.
-    assert not results["knockout B3"].passed
+    # Dependence adjusting toward a goal it can no longer close on drifts past 1, as
+    # loops.toml declares (keeps_in_range), so the knockout passes.
+    assert results["knockout B3"].passed, results["knockout B3"].detail
     assert "Buyer Dependence[Furniture]" in results["knockout B3"].detail
+
+
+def test_a_declared_range_keeper_must_leave_the_range_and_an_undeclared_one_fails(
+        knockouts, monkeypatch):
+    import dataclasses
+
+    # B3 not declared: its breach fails the knockout.
+    monkeypatch.setitem(knockouts.names, "B3",
+                        dataclasses.replace(knockouts.names["B3"], keeps_in_range=""))
+    # R1 declared to keep dependence in range: its cut stays in range, so that fails too.
+    monkeypatch.setitem(knockouts.names, "R1", dataclasses.replace(
+        knockouts.names["R1"], keeps_in_range="Buyer Dependence"))
+    results = {r.name: r for r in knockout_check(knockouts, codes=["R1", "B3"])}
+    assert not results["knockout B3"].passed
+    assert not results["knockout R1"].passed
+    assert "should let that, and only that, leave the range" in results["knockout R1"].detail
 
 
 def test_readme_knockout_tables_are_current(knockouts):
