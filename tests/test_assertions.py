@@ -211,8 +211,9 @@ def test_check_json_carries_every_section():
     report = json.loads(result.stdout)
     assert report["passed"]
     assert {"checks", "lever_matrix", "assertions", "knockouts"} <= set(report)
-    assert all(item["passed"] for section in ("checks", "lever_matrix", "assertions")
-               for item in report[section])
+    assert all(item["passed"] for section in ("checks", "lever_matrix", "assertions",
+                                              "knockouts") for item in report[section])
+    assert len(report["knockouts"]) == 28
     assert report["assertions"][0]["id"] and report["assertions"][0]["detail"]
 
 
