@@ -109,7 +109,7 @@ class Assertion:
             text += f" [{self.bounds[0]:g}, {self.bounds[1]:g}]"
         if self.expect == "turns_within" and self.turn != "any":
             text = f"has a {self.turn} within the window"
-        return f"{what} {text} {self.window[0]:g}-{self.window[1]:g}"
+        return f"{what} {text} ({self.window[0]:g}-{self.window[1]:g})"
 
 
 @dataclass(frozen=True)
@@ -148,8 +148,9 @@ class AssertionResult:
 
     def as_dict(self) -> dict:
         a = self.assertion
-        return {"id": a.id, "title": a.title, "claim": a.claim, "passed": self.passed,
-                "expect": a.expect, "variables": list(a.variables), "scenarios":
+        return {"id": a.id, "title": a.title, "claim": a.claim, "where": a.where,
+                "passed": self.passed, "expect": a.expect, "expectation": a.phrase(),
+                "variables": list(a.variables), "scenarios":
                 list(self.scenarios), "series": self.series, "detail": self.detail(),
                 "failures": [{"scenario": f.scenario, "column": f.column, "time": f.time,
                               "seen": f.seen} for f in self.failures]}
