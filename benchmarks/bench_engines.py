@@ -422,7 +422,7 @@ def run_benchmark(quick: bool) -> dict:
 def measure_all(quick: bool) -> dict:
     """Every measurement; returns the figures for the JSON line."""
     from sd_runner.engine import FastModel
-    from sd_runner.model import SDModel
+    from sd_runner.model.loading import SDModel
 
     settings = QUICK if quick else FULL
     figures = {"quick": quick, "date": date.today().isoformat(), "cpus": os.cpu_count(),

@@ -59,7 +59,7 @@ def peak_rss_mb() -> float:
 
 
 def child_sobol(n: int, second_order: bool = True) -> dict:
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     runner.bundled_model("fast")
     runner.sensitivity("sobol", 64, [], 2035)  # warm every code path
@@ -71,8 +71,8 @@ def child_sobol(n: int, second_order: bool = True) -> dict:
 
 
 def child_uncertainty(members: int) -> dict:
-    from sd_runner import runner
-    from sd_runner.scenarios import bundled_scenario_names
+    from sd_runner import api as runner
+    from sd_runner.inputs.scenarios import bundled_scenario_names
 
     runner.compare(["own-brand"], uncertainty=10)  # warm every code path
     started = time.perf_counter()
@@ -86,7 +86,7 @@ def child_uncertainty(members: int) -> dict:
 
 
 def child_pysd(final_time: float | None) -> dict:
-    from sd_runner.model import SDModel
+    from sd_runner.model.loading import SDModel
 
     model = SDModel()
     started = time.perf_counter()

@@ -77,7 +77,7 @@ def _fit_options(command):
 
 
 def _chosen_fit(fit_path, uncalibrated) -> str:
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     if fit_path and uncalibrated:
         raise InputError("--fit and --uncalibrated exclude each other; give one")
@@ -95,7 +95,7 @@ def _chosen_fit(fit_path, uncalibrated) -> str:
 
 
 def _parallel_options(command):
-    from sd_runner.limits import SCHEDULER_TIMEOUT, WORKERS_PER_CORE
+    from sd_runner.inputs.limits import SCHEDULER_TIMEOUT, WORKERS_PER_CORE
 
     command = click.option(
         "--scheduler", default=None,
@@ -128,13 +128,13 @@ _CALIBRATION_WRITES = (".csv", ".toml", ".cin", ".html", ".json")
 def _scenario_file(name: str) -> str | None:
     """The file a scenario argument names (None for a bundled name), which no output may
     overwrite."""
-    from sd_runner.scenarios import bundled_scenario_names
+    from sd_runner.inputs.scenarios import bundled_scenario_names
 
     return None if name in bundled_scenario_names() else name
 
 
 def _check_workers(workers) -> None:
-    from sd_runner import limits
+    from sd_runner.inputs import limits
 
     limits.check_workers("workers", workers)
 
@@ -199,7 +199,7 @@ def cli():
 @_errors_as_messages
 def scenarios():
     """List the levers and the bundled scenarios."""
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     for line in runner.describe_levers_and_scenarios():
         click.echo(line)
@@ -214,7 +214,9 @@ def scenarios():
 @_errors_as_messages
 def run(scenario, out, engine, fit_path, uncalibrated):
     """Run one SCENARIO (a bundled name or a scenario file) and write a wide CSV."""
-    from sd_runner import formats, output, runner
+    from sd_runner import api as runner
+    from sd_runner.outputs import files as output
+    from sd_runner.reports import formats
 
     fit = _chosen_fit(fit_path, uncalibrated)
     output.refuse_empty({"--out": out})
@@ -270,7 +272,9 @@ def run(scenario, out, engine, fit_path, uncalibrated):
 def compare(scenario_names, report, out_dir, with_loops, loop_window, members, sample, seed,
             factors_path, workers, scheduler, as_json, engine, fit_path, uncalibrated):
     """Compare scenarios with the baseline (default: every bundled scenario)."""
-    from sd_runner import formats, output, runner
+    from sd_runner import api as runner
+    from sd_runner.outputs import files as output
+    from sd_runner.reports import formats
 
     fit = _chosen_fit(fit_path, uncalibrated)
     _check_workers(workers)
@@ -326,7 +330,9 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
 @_errors_as_messages
 def calibrate(config_path, data_path, method, seed, out_dir):
     """Fit the model to observations; write parameters, intervals, sample and a report."""
-    from sd_runner import output, resources, runner
+    from sd_runner import api as runner
+    from sd_runner import resources
+    from sd_runner.outputs import files as output
 
     output.check_writable_dir(out_dir, "--out", rewrites=resources.fit_dir())
     output.check_separate([], folder=("--out", out_dir),
@@ -365,7 +371,8 @@ def validate(data_path, as_json, out_file, config_path, fit_path, uncalibrated):
     simulated value and error, or not, with the reason) and the statistics."""
     import json
 
-    from sd_runner import output, runner
+    from sd_runner import api as runner
+    from sd_runner.outputs import files as output
 
     if out_file is not None:
         output.check_separate([("--out", out_file, False)],
@@ -416,7 +423,9 @@ def validate(data_path, as_json, out_file, config_path, fit_path, uncalibrated):
 def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, factors_path,
                 out_file, report, workers, scheduler, fit_path, uncalibrated):
     """Global sensitivity of outcomes to the estimated parameters (or a factors file's)."""
-    from sd_runner import formats, output, runner
+    from sd_runner import api as runner
+    from sd_runner.outputs import files as output
+    from sd_runner.reports import formats
 
     fit = _chosen_fit(fit_path, uncalibrated)
     _check_workers(workers)
@@ -474,7 +483,8 @@ def lever_ranks(members, seed, factors_path, with_assumed, with_posterior, out_f
     in 2035, when the levers' programme sizes and unit costs are uncertain."""
     import json
 
-    from sd_runner import output, runner
+    from sd_runner import api as runner
+    from sd_runner.outputs import files as output
 
     fit = _chosen_fit(fit_path, uncalibrated)
     _check_workers(workers)
@@ -490,7 +500,7 @@ def lever_ranks(members, seed, factors_path, with_assumed, with_posterior, out_f
                    f"leave a declared range (the first: {result.excluded[0].breach.describe()})",
                    err=True)
     if out_file:
-        from sd_runner.lever_matrix import BASELINE, lever_matrix
+        from sd_runner.simulate.lever_matrix import BASELINE, lever_matrix
 
         levers = runner.bundled_levers()
         chosen = [m.scenario for m in lever_matrix(levers)
@@ -542,7 +552,7 @@ def check(as_json, checks_path, fit_path, uncalibrated):
     """
     import json
 
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     result = runner.check_model(_chosen_fit(fit_path, uncalibrated), checks_path)
     if as_json:
@@ -580,7 +590,9 @@ def diff(old, new, old_fit, new_fit, threshold, floor, as_json, html_file):
     `sd-runner calibrate`) of the bundled model; NEW defaults to the bundled model. Exits with
     0 when nothing moves beyond the threshold, 1 when something does, 2 for bad input.
     """
-    from sd_runner import diff_report, model_diff, output
+    from sd_runner.outputs import files as output
+    from sd_runner.reports import diff as diff_report
+    from sd_runner.validation import diff as model_diff
 
     output.refuse_empty({"--html": html_file})
     if html_file:
@@ -606,7 +618,7 @@ def loops(as_json):
     """List every feedback loop of the model: id, polarity, name and variables."""
     import json
 
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     inventory = runner.loop_inventory()
     found = inventory.loops

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sd_runner import runner
-from sd_runner.simulation import run_scenario
+from sd_runner import api as runner
+from sd_runner.simulate.simulation import run_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -33,7 +33,7 @@ def levers():
 @pytest.fixture(scope="session")
 def bundled_runs(model):
     """Every bundled scenario, run once with every variable returned."""
-    from sd_runner.scenarios import bundled_scenario_names
+    from sd_runner.inputs.scenarios import bundled_scenario_names
 
     return {name: run_scenario(model, runner.scenario(name)) for name in bundled_scenario_names()}
 
@@ -48,8 +48,8 @@ def pysd_runs():
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    from sd_runner.scenarios import bundled_scenario_names
-    from sd_runner.simulation import ScenarioRun
+    from sd_runner.inputs.scenarios import bundled_scenario_names
+    from sd_runner.simulate.simulation import ScenarioRun
 
     names = bundled_scenario_names()
     with ProcessPoolExecutor(max_workers=2,

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from toy_models import write_model
 
 from sd_runner import resources
-from sd_runner.assertions import RunSource, load_assertions, run_assertions
 from sd_runner.cli import cli
 from sd_runner.errors import InputError
-from sd_runner.scenarios import Scenario, scenario_params
+from sd_runner.inputs.scenarios import Scenario, scenario_params
+from sd_runner.validation.assertions import RunSource, load_assertions, run_assertions
 
 # Stock[Region] = 1 + its own growth, a step of Policy from year 5, and Amplitude x sin(Time):
 # with every constant 0 it stays at 1; each constant switches on one behaviour.
@@ -97,7 +97,7 @@ KINDS = {
 
 
 def test_every_kind_is_tested():
-    from sd_runner.assertions import KINDS as ALL
+    from sd_runner.validation.assertions import KINDS as ALL
 
     assert set(KINDS) == set(ALL)
 
@@ -174,7 +174,7 @@ def test_a_bad_assertion_is_refused_with_its_line(toy, tmp_path, body, message):
 # ---------------------------------------------------------------------- the bundled checks
 @pytest.fixture(scope="module")
 def bundled_check():
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     return runner.check_model()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sd_runner import runner
-from sd_runner.mdl_text import read_mdl
-from sd_runner.simulation import KEY_OUTCOMES, run_scenario
+from sd_runner import api as runner
+from sd_runner.model.mdl_text import read_mdl
+from sd_runner.simulate.simulation import KEY_OUTCOMES, run_scenario
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import settings_error
 
-from sd_runner import resources, runner
+from sd_runner import api as runner
+from sd_runner import resources
 from sd_runner.calibration.calibrate import line_list
 from sd_runner.calibration.config import check_against_model, load_config
 from sd_runner.calibration.optimize import fit
@@ -18,7 +19,7 @@ from sd_runner.calibration.problem import CalibrationProblem, _quadrature, _seas
 from sd_runner.calibration.statistics import fit_statistics
 from sd_runner.calibration.uncertainty import covariance, profile_intervals
 from sd_runner.errors import InputError
-from sd_runner.observations import Observation, load_observations
+from sd_runner.inputs.observations import Observation, load_observations
 
 #: Parameters the synthetic-data tests estimate, with the true values the data come from
 #: (chosen away from the model's own values, which are the optimiser's first start).

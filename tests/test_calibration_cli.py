@@ -12,13 +12,14 @@ import pytest
 from click.testing import CliRunner
 from conftest import SHARED
 
-from sd_runner import resources, runner
+from sd_runner import api as runner
+from sd_runner import resources
 from sd_runner.calibration.calibrate import line_list
 from sd_runner.calibration.config import load_config
 from sd_runner.calibration.problem import CalibrationProblem
 from sd_runner.cli import cli
 from sd_runner.errors import InputError
-from sd_runner.observations import load_observations
+from sd_runner.inputs.observations import load_observations
 
 #: The bundled settings with a short MCMC and fewer starts, so a test calibrates in seconds.
 QUICK = {

@@ -18,7 +18,7 @@ from sd_runner.calibration.calibrate import calibrate
 from sd_runner.calibration.config import load_config
 from sd_runner.calibration.report import fit_report
 from sd_runner.engine import FastModel
-from sd_runner.observations import decimal_year, load_observations
+from sd_runner.inputs.observations import decimal_year, load_observations
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "calibration" / "data" / "zhejiang_observations.csv"

@@ -144,7 +144,7 @@ def test_unwritable_outputs_are_refused_before_running(invoke, tmp_path):
 def test_both_engines_write_the_same_csv(invoke, tmp_path, pysd_runs):
     """The same columns and times, and values within the engines' tolerance (numerics.py):
     the engines agree to the last bit on some CPUs, not on all."""
-    from sd_runner import formats
+    from sd_runner.reports import formats
 
     fast = tmp_path / "fast.csv"
     assert invoke("run", "domestic-value-chain", "--out", str(fast)).exit_code == 0

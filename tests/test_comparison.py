@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sd_runner.comparison import TABLE_YEARS, compare_runs
+from sd_runner.simulate.comparison import TABLE_YEARS, compare_runs
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ from test_model import TINY
 
 from sd_runner.engine import FastModel, TimeAxis, UnsupportedModelError
 from sd_runner.engine.compiler import compile_mdl
-from sd_runner.model import SDModel
+from sd_runner.model.loading import SDModel
 
 
 @pytest.mark.slow

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sd_runner import runner
-from sd_runner.mdl_text import read_mdl
+from sd_runner import api as runner
+from sd_runner.model.mdl_text import read_mdl
 
 HELD = {"Drivers Held From": 2003.0}
 STOCKS = [e.name for e in read_mdl(runner.bundled_model().path) if e.kind == "stock"]

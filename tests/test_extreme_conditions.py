@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sd_runner import runner
+from sd_runner import api as runner
 
 CLUSTERS = ("Textile", "Apparel", "Footwear", "Furniture")
 OUTPUTS = ["Buyer Dependence", "Margin", "R and D Capital", "Export Sales", "Patent Pool Stock",

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sd_runner import resources, runner
+from sd_runner import api as runner
+from sd_runner import resources
 from sd_runner.calibration.config import load_config
 from sd_runner.calibration.fitfile import read_fit, read_sample
 from sd_runner.calibration.optimize import fit
 from sd_runner.calibration.problem import CalibrationProblem, _quadrature
-from sd_runner.observations import load_observation_files
+from sd_runner.inputs.observations import load_observation_files
 
 FAMILY = resources.calibration_dir() / "family"
 FIT = FAMILY / "fit"

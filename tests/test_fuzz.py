@@ -9,10 +9,10 @@ import string
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sd_runner import runner
+from sd_runner import api as runner
 from sd_runner.errors import InputError
-from sd_runner.observations import load_observations
-from sd_runner.scenarios import load_scenario
+from sd_runner.inputs.observations import load_observations
+from sd_runner.inputs.scenarios import load_scenario
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from test_model import TINY
 
-from sd_runner import cache
-from sd_runner.cache import CHECKSUMS
+from sd_runner.model import cache
+from sd_runner.model.cache import CHECKSUMS
 
 #: Stock at year 10 of the tiny model (Euler steps of a quarter year at 10 % a year).
 EXPECTED = 1.025 ** 40

@@ -7,13 +7,14 @@ import pytest
 from conftest import REPO
 from toy_models import write_model
 
-from sd_runner import knockout_doc, resources
+from sd_runner import resources
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
-from sd_runner.knockouts import KnockoutModel, bundled_knockouts, knockout_check
-from sd_runner.loops import CausalGraph, load_loop_names, loop_id
-from sd_runner.model_check import CheckResult
-from sd_runner.scenarios import scenario_params
+from sd_runner.inputs.scenarios import scenario_params
+from sd_runner.loops.graph import CausalGraph, load_loop_names, loop_id
+from sd_runner.loops.knockouts import KnockoutModel, bundled_knockouts, knockout_check
+from sd_runner.reports import knockout_doc
+from sd_runner.validation.checks import CheckResult
 
 GROWTH = """
 Stock= INTEG (Inflow, 100)
@@ -149,4 +150,4 @@ def test_a_declared_range_keeper_must_leave_the_range_and_an_undeclared_one_fail
 
 def test_readme_knockout_tables_are_current(knockouts):
     current, refreshed = knockout_doc.refresh(REPO / "models" / "README.md", knockouts)
-    assert current == refreshed, "run: python -m sd_runner.knockout_doc models/README.md"
+    assert current == refreshed, "run: python -m sd_runner.reports.knockout_doc models/README.md"

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sd_runner.errors import InputError
-from sd_runner.levers import load_levers
-from sd_runner.mdl_text import read_mdl
+from sd_runner.inputs.levers import load_levers
+from sd_runner.model.mdl_text import read_mdl
 
 
 def test_the_seven_countermeasures_in_the_papers_order(levers):

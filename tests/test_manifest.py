@@ -7,7 +7,8 @@ import tomllib
 
 from click.testing import CliRunner
 
-from sd_runner import __version__, runner
+from sd_runner import __version__
+from sd_runner import api as runner
 from sd_runner.cli import cli
 
 

@@ -8,8 +8,8 @@ import dataclasses
 
 import pytest
 
-from sd_runner import runner
-from sd_runner.simulation import run_scenario
+from sd_runner import api as runner
+from sd_runner.simulate.simulation import run_scenario
 
 CLUSTERS = ("Textile", "Apparel", "Footwear", "Furniture")
 NO_COST_SQUEEZE = {"Cost Pass Through": 1.0, "Exchange Rate Pass Through": 1.0}

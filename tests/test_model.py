@@ -7,10 +7,10 @@ import re
 import pysd
 import pytest
 
-from sd_runner import model as model_module
 from sd_runner.errors import InputError, RunError
-from sd_runner.mdl_text import read_mdl, stock_flows
-from sd_runner.model import SDModel
+from sd_runner.model import loading as model_module
+from sd_runner.model.loading import SDModel
+from sd_runner.model.mdl_text import read_mdl, stock_flows
 
 REQUIRED_STOCKS = ["R and D Capital", "Brand Equity", "Patent Pool Stock", "Asset Specificity",
                    "Buyer Dependence"]

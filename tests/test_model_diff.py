@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sd_runner import model_diff, resources
+from sd_runner import resources
 from sd_runner.cli import cli
+from sd_runner.validation import diff as model_diff
 
 MDL = resources.model_path()
 FIT = resources.fit_dir()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from conftest import REPO
 
-from sd_runner import model_doc
-from sd_runner.mdl_text import read_mdl
+from sd_runner.model.mdl_text import read_mdl
+from sd_runner.reports import model_doc
 
 
 def test_readme_tables_match_the_mdl():
     readme = REPO / "models" / "README.md"
     current, refreshed = model_doc.refresh(readme, REPO / "models" / "value_chain_capture.mdl")
-    assert current == refreshed, "run: python -m sd_runner.model_doc models/README.md"
+    assert current == refreshed, "run: python -m sd_runner.reports.model_doc models/README.md"
 
 
 def test_every_parameter_states_its_basis():

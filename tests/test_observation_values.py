@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from sd_runner.cli import cli
 from sd_runner.errors import InputError
-from sd_runner.observations import MAGNITUDE, load_observations
+from sd_runner.inputs.observations import MAGNITUDE, load_observations
 
 HEADER = "series,cluster,period_start,period_end,value,unit,basis,source\n"
 EXPORTS = "exports,textile,2003-01-01,2003-12-31,{value},100 million USD,reported,customs\n"

@@ -9,7 +9,7 @@ from conftest import SHARED
 
 from sd_runner import resources
 from sd_runner.errors import InputError
-from sd_runner.observations import decimal_year, load_observation_files, load_observations
+from sd_runner.inputs.observations import decimal_year, load_observation_files, load_observations
 
 HEADER = "series,cluster,period_start,period_end,value,unit,basis,source,evidence\n"
 GOOD = "exports,textile,2003-01-01,2003-12-31,63.86,100 million USD,reported,paper,quote\n"

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sd_runner import formats
-from sd_runner.comparison import EQUAL_COST_COLUMNS, compare_runs, disagreements, per_cost
-from sd_runner.report import comparison_report
-from sd_runner.scenarios import Scenario
-from sd_runner.simulation import BETTER, KEY_OUTCOMES, TOTAL, TOTALLED, ScenarioRun
+from sd_runner.inputs.scenarios import Scenario
+from sd_runner.reports import formats
+from sd_runner.reports.comparison import comparison_report
+from sd_runner.simulate.comparison import EQUAL_COST_COLUMNS, compare_runs, disagreements, per_cost
+from sd_runner.simulate.simulation import BETTER, KEY_OUTCOMES, TOTAL, TOTALLED, ScenarioRun
 
 CLUSTERS = ["Textile", "Apparel", "Footwear", "Furniture"]
 TIME = pd.Index(np.arange(2003.0, 2035.0 + 0.25, 0.5), name="time")

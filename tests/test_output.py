@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sd_runner import output
 from sd_runner.errors import InputError
+from sd_runner.outputs import files as output
 
 
 def test_write_files_leaves_no_staging_folder(tmp_path):

@@ -23,10 +23,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sd_runner import output, runner
+from sd_runner import api as runner
 from sd_runner.cli import cli
 from sd_runner.errors import InputError
-from sd_runner.scenarios import RESERVED_NAMES, bundled_scenario_names, load_scenario
+from sd_runner.inputs.scenarios import RESERVED_NAMES, bundled_scenario_names, load_scenario
+from sd_runner.outputs import files as output
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -127,7 +128,7 @@ def test_bundled_files_keep_their_names_when_given_as_paths(model, levers):
 
 
 def test_every_other_file_of_a_compare_folder_is_a_reserved_name():
-    from sd_runner import formats
+    from sd_runner.reports import formats
 
     table = pd.DataFrame({"a": [1.0]})
     tables = SimpleNamespace(band_table=lambda: table, effect_table=lambda: table,
@@ -164,7 +165,7 @@ def test_two_compared_scenarios_may_not_share_a_name_even_by_case(write_file, no
 def test_the_same_scenario_twice_is_compared_once():
     chosen = [runner.scenario("own-brand"), runner.scenario("baseline"),
               runner.scenario("own-brand")]
-    from sd_runner.scenarios import check_distinct_names
+    from sd_runner.inputs.scenarios import check_distinct_names
 
     assert [s.name for s in check_distinct_names(chosen)] == ["own-brand", "baseline"]
 
@@ -280,7 +281,7 @@ def test_a_report_beside_the_folder_output_is_fine(tmp_path):
 KILLER = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
-    from sd_runner import output
+    from sd_runner.outputs import files as output
 
     how, where, at = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     calls = {"n": 0}

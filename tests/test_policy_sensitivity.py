@@ -9,16 +9,17 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sd_runner import resources, runner
+from sd_runner import api as runner
+from sd_runner import resources
 from sd_runner.cli import cli
-from sd_runner.comparison import compare_runs
 from sd_runner.errors import InputError
-from sd_runner.lever_matrix import BASELINE, lever_matrix, run_matrix
-from sd_runner.policy_factors import lever_unit_costs, load_policy_factors
-from sd_runner.policy_sensitivity import RANKED, lever_ranks
-from sd_runner.scenarios import scenario_params
-from sd_runner.simulation import ScenarioRun
-from sd_runner.uncertain_comparison import EFFECT_YEAR
+from sd_runner.inputs.policy_factors import lever_unit_costs, load_policy_factors
+from sd_runner.inputs.scenarios import scenario_params
+from sd_runner.simulate.comparison import compare_runs
+from sd_runner.simulate.lever_matrix import BASELINE, lever_matrix, run_matrix
+from sd_runner.simulate.simulation import ScenarioRun
+from sd_runner.uncertainty.comparison import EFFECT_YEAR
+from sd_runner.uncertainty.lever_ranks import RANKED, lever_ranks
 
 BUNDLED = resources.policy_factors_path()
 MEMBERS = 40

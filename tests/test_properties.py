@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sd_runner import runner
+from sd_runner import api as runner
 from sd_runner.engine.ensemble import run_ensemble
-from sd_runner.factors import load_factors
-from sd_runner.scenarios import scenario_params
-from sd_runner.uncertainty import estimated_factors
+from sd_runner.inputs.factors import load_factors
+from sd_runner.inputs.scenarios import scenario_params
+from sd_runner.uncertainty.parameter_sets import estimated_factors
 
 STOCKS = ["Export Sales", "Domestic Sales", "Own Brand Fraction", "Asset Specificity",
           "Buyer Dependence", "R and D Capital", "Patent Pool Stock", "Brand Equity",

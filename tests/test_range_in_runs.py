@@ -13,17 +13,17 @@ import pytest
 from click.testing import CliRunner
 from toy_models import write_model
 
-from sd_runner import runner
+from sd_runner import api as runner
 from sd_runner.cli import cli
 from sd_runner.engine import FastModel
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.errors import InputError, RunError
-from sd_runner.model import SDModel
-from sd_runner.scenarios import Scenario
-from sd_runner.sensitivity import Factors, analyse
-from sd_runner.uncertain_comparison import MAX_EXCLUDED_SHARE, QUANTILES, compare_uncertain
-from sd_runner.uncertainty import ParameterSets, expand_outcomes, outcome_function
-from sd_runner.uncertainty_report import uncertainty_section
+from sd_runner.inputs.scenarios import Scenario
+from sd_runner.model.loading import SDModel
+from sd_runner.reports.uncertainty import uncertainty_section
+from sd_runner.uncertainty.comparison import MAX_EXCLUDED_SHARE, QUANTILES, compare_uncertain
+from sd_runner.uncertainty.parameter_sets import ParameterSets, expand_outcomes, outcome_function
+from sd_runner.uncertainty.sensitivity import Factors, analyse
 
 # A stock drained by Drain: once negative, SQRT makes Feedback NaN and the stock NaN a step
 # later, so at the next saved time (SAVEPER 1, TIME STEP 0.25) everything is NaN and only

@@ -14,12 +14,12 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from sd_runner import resources
-from sd_runner.comparison import compare_runs
 from sd_runner.errors import InputError
-from sd_runner.levers import load_levers
-from sd_runner.report import OUTCOMES, comparison_report
-from sd_runner.scenarios import LeverChoice, Scenario
-from sd_runner.simulation import KEY_OUTCOMES, ScenarioRun
+from sd_runner.inputs.levers import load_levers
+from sd_runner.inputs.scenarios import LeverChoice, Scenario
+from sd_runner.reports.comparison import OUTCOMES, comparison_report
+from sd_runner.simulate.comparison import compare_runs
+from sd_runner.simulate.simulation import KEY_OUTCOMES, ScenarioRun
 
 CLUSTERS = ["Textile", "Apparel", "Footwear", "Furniture"]
 TIME = pd.Index(np.arange(2003.0, 2035.0 + 0.25, 0.5), name="time")
@@ -231,7 +231,7 @@ def test_missing_outcome_column_is_an_input_error(comparison):
 def test_the_model_section_describes_every_named_loop(report):
     """The loops come from models/loops.toml, whose names the loop tests check against the
     model's equations; the report shows each with its code, identifier and path."""
-    from sd_runner.loops import load_loop_names, loop_id
+    from sd_runner.loops.graph import load_loop_names, loop_id
 
     section = report[report.index('<section id="model">'):]
     for entry in load_loop_names(resources.loop_names_path()):

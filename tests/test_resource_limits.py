@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from sd_runner import limits, resources, runner
+from sd_runner import api as runner
+from sd_runner import resources
 from sd_runner.cli import cli
 from sd_runner.errors import ArgumentError, InputError
+from sd_runner.inputs import limits
 
 CONFIG = resources.calibration_config_path().read_text(encoding="utf-8")
 OUT = ["--out", "OUT"]
@@ -189,7 +191,7 @@ def test_memory_sizes_read_in_units(size, text):
 
 
 def test_the_uncertainty_estimate_grows_with_members_and_scenarios(model):
-    from sd_runner.uncertain_comparison import memory_needed
+    from sd_runner.uncertainty.comparison import memory_needed
 
     one = memory_needed(model, 1000, 2, 7, 4)
     assert memory_needed(model, 2000, 2, 7, 4) == 2 * one
@@ -217,7 +219,7 @@ def test_each_seed_range_is_what_its_generator_takes():
 
 def test_sobol_seed_zero_seeds_the_bootstrap_too():
     """SALib leaves its bootstrap unseeded for a seed of 0; the intervals must still repeat."""
-    from sd_runner.sensitivity import Factors, analyse
+    from sd_runner.uncertainty.sensitivity import Factors, analyse
 
     factors = Factors(("a", "b"), ((0.0, 1.0), (0.0, 1.0)))
 
@@ -276,7 +278,7 @@ def test_a_run_of_too_many_steps_is_refused_before_its_time_axis_is_built(model,
 
 
 def test_a_tiny_loop_window_is_refused_by_the_dominance_analysis_too(model):
-    from sd_runner.dominance import dominant_periods, loop_scores
+    from sd_runner.loops.dominance import dominant_periods, loop_scores
 
     scores = loop_scores(model, runner.loop_inventory().loops[:3])
     with pytest.raises(ArgumentError, match="window=1e-300"):

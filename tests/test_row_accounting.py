@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import REPO, settings_error
 
-from sd_runner import resources, runner
+from sd_runner import api as runner
+from sd_runner import resources
 from sd_runner.calibration.calibrate import fit_rows
 from sd_runner.calibration.config import load_config
 from sd_runner.calibration.problem import CalibrationProblem, _quadrature, _year_earlier
@@ -23,7 +24,7 @@ from sd_runner.calibration.row_accounting import (
 )
 from sd_runner.calibration.validate import validate
 from sd_runner.errors import InputError
-from sd_runner.observations import decimal_year, load_observation_files, load_observations
+from sd_runner.inputs.observations import decimal_year, load_observation_files, load_observations
 
 #: Series added to the bundled settings for these tests.
 EXTRA = '''

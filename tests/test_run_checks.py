@@ -7,7 +7,7 @@ from toy_models import write_model
 
 from sd_runner.engine import FastModel
 from sd_runner.errors import RunError
-from sd_runner.model import SDModel
+from sd_runner.model.loading import SDModel
 
 DRAINED = """
 Stock[Place]= INTEG (Inflow[Place] - Outflow, 10)

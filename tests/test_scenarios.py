@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from sd_runner.errors import InputError
-from sd_runner.scenarios import bundled_scenario_names, load_scenario, scenario_params
+from sd_runner.inputs.scenarios import bundled_scenario_names, load_scenario, scenario_params
 
 
 def test_bundled_scenarios_are_baseline_each_lever_and_the_combined_strategy(levers):

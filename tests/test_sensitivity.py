@@ -9,7 +9,7 @@ import pytest
 from SALib.test_functions import Ishigami
 
 from sd_runner.errors import InputError
-from sd_runner.sensitivity import Factors, analyse
+from sd_runner.uncertainty.sensitivity import Factors, analyse
 
 ISHIGAMI = Factors(("x1", "x2", "x3"), ((-np.pi, np.pi),) * 3)
 # Analytic indices of the Ishigami function with a = 7, b = 0.1 (Saltelli et al. 2008).
@@ -79,13 +79,13 @@ def test_reversed_or_infinite_bounds_are_refused():
 # ---------------------------------------------------------------------- on the model
 @pytest.fixture(scope="module")
 def model_indices():
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     return runner.sensitivity("sobol", 64, [], 2035, seed=11, workers=1)
 
 
 def test_the_model_analysis_covers_every_estimated_parameter_and_outcome(model_indices):
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     config = runner._calibration_config()
     assert model_indices.factors.names == tuple(p.name for p in config.parameters)
@@ -101,7 +101,7 @@ def test_the_model_analysis_covers_every_estimated_parameter_and_outcome(model_i
 
 
 def test_chunked_parallel_and_local_runs_of_the_model_give_the_same_indices(model_indices):
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     chunked = runner.sensitivity("sobol", 64, [], 2035, seed=11, workers=2, chunk_size=1000)
     pd.testing.assert_frame_equal(model_indices.indices, chunked.indices)
@@ -109,7 +109,7 @@ def test_chunked_parallel_and_local_runs_of_the_model_give_the_same_indices(mode
 
 def test_a_dask_cluster_gives_the_same_indices(model_indices):
     distributed = pytest.importorskip("distributed")
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                   dashboard_address=None, processes=True) as cluster:
@@ -161,7 +161,7 @@ def test_bad_sensitivity_options_are_one_line_exit_2(args, text, tmp_path):
 
 
 def test_a_factors_file_chooses_what_the_analysis_varies(write_file):
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     path = write_file('[factors."Buyer Squeeze Strength"]\nbounds = [0.3, 0.9]\nbasis = "a"\n'
                       '[factors."Brand Premium"]\nbounds = [0.05, 0.25]\nbasis = "b"\n',
@@ -174,7 +174,7 @@ def test_a_factors_file_chooses_what_the_analysis_varies(write_file):
 
 
 def test_without_second_order_the_sobol_analysis_needs_fewer_runs():
-    from sd_runner import runner
+    from sd_runner import api as runner
 
     result = runner.sensitivity("sobol", 64, ["Margin[Apparel]"], 2035, second_order=False,
                                 workers=1)

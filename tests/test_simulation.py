@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sd_runner import runner
-from sd_runner.simulation import KEY_OUTCOMES, run_scenario
+from sd_runner import api as runner
+from sd_runner.simulate.simulation import KEY_OUTCOMES, run_scenario
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from sd_runner import resources, runner
+from sd_runner import api as runner
+from sd_runner import resources
 from sd_runner.cli import cli
 from sd_runner.errors import InputError
 

@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from sd_runner import runner
+from sd_runner import api as runner
 from sd_runner.calibration.fitfile import read_sample
 from sd_runner.cli import cli
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.errors import InputError
-from sd_runner.scenarios import scenario_params
-from sd_runner.simulation import TOTALLED
-from sd_runner.uncertain_comparison import EFFECT_YEAR
-from sd_runner.uncertainty import posterior_sets, prior_sets
+from sd_runner.inputs.scenarios import scenario_params
+from sd_runner.simulate.simulation import TOTALLED
+from sd_runner.uncertainty.comparison import EFFECT_YEAR
+from sd_runner.uncertainty.parameter_sets import posterior_sets, prior_sets
 
 MEMBERS = 200
 
@@ -167,7 +167,7 @@ def test_bad_uncertainty_options_are_one_line_exit_2(args, text, tmp_path):
 
 # ---------------------------------------------------------------------- factors files
 def test_the_bundled_assumed_factors_are_constants_of_the_model():
-    from sd_runner.factors import load_factors
+    from sd_runner.inputs.factors import load_factors
 
     factors = load_factors(runner.resources.model_path().parent / "assumed_factors.toml",
                            runner.bundled_model("fast"))
@@ -207,7 +207,7 @@ def test_factors_are_drawn_within_their_bounds_beside_the_posterior(write_file):
     ("[factors]\n", "is empty"),
 ])
 def test_bad_factors_files_name_the_line_and_the_fix(write_file, text, message):
-    from sd_runner.factors import load_factors
+    from sd_runner.inputs.factors import load_factors
 
     path = write_file(text, name="factors.toml")
     with pytest.raises(InputError) as caught:

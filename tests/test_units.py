@@ -7,7 +7,7 @@ import pytest
 from toy_models import GOAL, write_model
 
 from sd_runner import resources
-from sd_runner.units import check_units, parse_units, show
+from sd_runner.model.units import check_units, parse_units, show
 
 
 def test_the_model_is_dimensionally_consistent():
@@ -88,7 +88,7 @@ def test_check_command_reports_units_and_integration_error():
 
 def test_a_failing_check_is_reported_as_failed(tmp_path):
     from sd_runner.engine import FastModel
-    from sd_runner.model_check import units_check
+    from sd_runner.validation.checks import units_check
 
     broken = BROKEN["a sum of different units"][0]
     result = units_check(FastModel(write_model(tmp_path, broken)))

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from sd_runner import runner
-from sd_runner.scenarios import bundled_scenario_names
-from sd_runner.simulation import run_scenario
+from sd_runner import api as runner
+from sd_runner.inputs.scenarios import bundled_scenario_names
+from sd_runner.simulate.simulation import run_scenario
 
 YEAR = 2035.0
 CLUSTERS = ("Textile", "Apparel", "Footwear", "Furniture")

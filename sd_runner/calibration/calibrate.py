@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sd_runner import limits
 from sd_runner.calibration.config import CalibrationConfig, check_effort
 from sd_runner.calibration.optimize import Optimum, fit
 from sd_runner.calibration.problem import CalibrationProblem, Skipped
@@ -28,7 +27,8 @@ from sd_runner.calibration.uncertainty import (
     sample_posterior,
 )
 from sd_runner.engine.fast import FastModel
-from sd_runner.observations import Observation
+from sd_runner.inputs import limits
+from sd_runner.inputs.observations import Observation
 
 #: Stage progress: (stage, done, total).
 Progress = Callable[[str, int, int], None]

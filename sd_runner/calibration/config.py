@@ -11,11 +11,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sd_runner import limits
-from sd_runner.constant_names import first_overlap
 from sd_runner.errors import InputError
-from sd_runner.observations import DEFAULT_REGION, Observation
-from sd_runner.tomlfile import TomlFile
+from sd_runner.inputs import limits
+from sd_runner.inputs.observations import DEFAULT_REGION, Observation
+from sd_runner.inputs.tomlfile import TomlFile
+from sd_runner.model.constant_names import first_overlap
 
 KINDS = ("flow", "ratio", "growth")
 SCALES = ("log", "linear")
@@ -481,7 +481,7 @@ EVOLUTION_POPSIZE = 15
 def check_effort(config: CalibrationConfig, method: str, run_bytes: int,
                  uncertainty: bool = True) -> None:
     """Refuse settings whose worst case this machine cannot meet (see
-    :mod:`sd_runner.limits`): the fit's runs, the MCMC sample's runs and chain, and the batch
+    :mod:`sd_runner.inputs.limits`): the fit's runs, the MCMC sample's runs and chain, and the batch
     of runs one step simulates together (``run_bytes`` each). The error names the keys.
     """
     d = len(config.parameters)

@@ -32,9 +32,9 @@ import pandas as pd
 
 from sd_runner import __version__
 from sd_runner.calibration.calibrate import Calibration
-from sd_runner.constant_names import first_overlap
 from sd_runner.errors import InputError
-from sd_runner.tomlfile import TomlFile
+from sd_runner.inputs.tomlfile import TomlFile
+from sd_runner.model.constant_names import first_overlap
 
 PARAMETERS_FILE = "parameters.toml"
 SAMPLE_FILE = "sample.csv"

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sd_runner import limits
 from sd_runner.calibration.config import CalibrationConfig, SeriesMap
 from sd_runner.calibration.row_accounting import (
     AFTER_FINAL_TIME,
@@ -45,8 +44,9 @@ from sd_runner.calibration.row_accounting import (
 from sd_runner.engine.ensemble import ParameterSpace
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
-from sd_runner.observations import Observation, decimal_year
-from sd_runner.tomlfile import TomlFile
+from sd_runner.inputs import limits
+from sd_runner.inputs.observations import Observation, decimal_year
+from sd_runner.inputs.tomlfile import TomlFile
 
 __all__ = ["AFTER_FINAL_TIME", "CalibrationProblem", "Skipped", "Target"]
 

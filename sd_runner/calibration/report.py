@@ -3,8 +3,9 @@
 The page shows the data against the fitted model per series and cluster, the fit statistics,
 the identifiability of every estimated parameter, their correlations and profile likelihoods,
 the rows left out and every compared row. Like the scenario comparison report
-(:mod:`sd_runner.report`, whose look and escaping it shares) it embeds plotly.js once, so it
-works offline, and it is a pure function of the calibration: it runs no model and reads no file.
+(:mod:`sd_runner.reports.comparison`, whose look and escaping it shares) it embeds plotly.js
+once, so it works offline, and it is a pure function of the calibration: it runs no model and
+reads no file.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy import stats
 
-from sd_runner.html_page import document
-from sd_runner.html_page import plotly_text as _plotly_text
-from sd_runner.html_page import slug as _slug
-from sd_runner.html_page import text as _text
-from sd_runner.html_page import unique_ids as _unique_ids
-from sd_runner.observations import decimal_year
+from sd_runner.inputs.observations import decimal_year
+from sd_runner.reports.html_page import document
+from sd_runner.reports.html_page import plotly_text as _plotly_text
+from sd_runner.reports.html_page import slug as _slug
+from sd_runner.reports.html_page import text as _text
+from sd_runner.reports.html_page import unique_ids as _unique_ids
 
 if TYPE_CHECKING:
     from sd_runner.calibration.calibrate import Calibration

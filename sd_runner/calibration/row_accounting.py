@@ -20,7 +20,7 @@ import pandas as pd
 
 from sd_runner.calibration.config import CalibrationConfig
 from sd_runner.errors import InputError
-from sd_runner.observations import Observation
+from sd_runner.inputs.observations import Observation
 
 #: What happens to a row.
 FITTED, CHECK, PRIOR, NOT_COMPARED = "fitted", "check", "prior", "not compared"
@@ -124,8 +124,8 @@ def bundled_table() -> pd.DataFrame:
     settings for the fit (``final_time`` of ``[fit]``), decided without simulating."""
     from sd_runner import resources
     from sd_runner.calibration.config import load_config
-    from sd_runner.mdl_text import read_mdl
-    from sd_runner.observations import load_observation_files
+    from sd_runner.inputs.observations import load_observation_files
+    from sd_runner.model.mdl_text import read_mdl
 
     observations = load_observation_files(resources.observation_paths())
     config = load_config(resources.calibration_config_path(), observations)
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     if new != text:
-        from sd_runner.output import write_text
+        from sd_runner.outputs.files import write_text
 
         write_text(path, new, "README")
     return 0

@@ -14,7 +14,7 @@ from sd_runner.calibration.config import CalibrationConfig
 from sd_runner.calibration.problem import CalibrationProblem, Skipped
 from sd_runner.calibration.statistics import statistics_table
 from sd_runner.engine.fast import FastModel
-from sd_runner.observations import Observation
+from sd_runner.inputs.observations import Observation
 
 #: Columns of each compared row in the JSON output, in order.
 ROW_FIELDS = ("series", "cluster", "region", "period_start", "period_end", "observed",

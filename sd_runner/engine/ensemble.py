@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sd_runner import limits
-from sd_runner.breaches import Breach, first_breaches
 from sd_runner.engine.fast import FastModel, TimeAxis, _load_kernel, every_step
 from sd_runner.errors import ArgumentError, InputError, RunError
+from sd_runner.inputs import limits
+from sd_runner.model.breaches import Breach, first_breaches
 
 #: Ensembles smaller than this run in one process by default.
 PARALLEL_FROM = 4096
@@ -141,7 +141,7 @@ def run_ensemble(
         members' first breaches are returned in ``breaches`` for the caller to report and
         exclude (their values are kept as they came out).
         An address where no scheduler with workers answers within
-        :data:`~sd_runner.limits.SCHEDULER_TIMEOUT` seconds is refused.
+        :data:`~sd_runner.inputs.limits.SCHEDULER_TIMEOUT` seconds is refused.
     """
     if breaches not in ("raise", "keep"):
         raise ValueError(f"breaches={breaches!r}: use 'raise' or 'keep'")
@@ -290,7 +290,7 @@ def _run_dask(address: str, source: str, key: str, chunks, axis, out_slots, chec
 
 def check_scheduler_answers(address: str, argument: str = "scheduler") -> None:
     """Refuse ``address`` unless a Dask scheduler with workers answers there within
-    :data:`~sd_runner.limits.SCHEDULER_TIMEOUT` seconds.
+    :data:`~sd_runner.inputs.limits.SCHEDULER_TIMEOUT` seconds.
 
     Dask's own client waits without end for a server that accepts and stays silent, and
     allocates whatever length a server that writes something else announces; this asks the

@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from sd_runner import cache, limits, resources
+from sd_runner import resources
 from sd_runner.engine import runtime
 from sd_runner.engine.compiler import CompiledModel, UnsupportedModelError, compile_mdl
 from sd_runner.errors import InputError
-from sd_runner.model import SDModel, _cache_root, _digest, translation_folder
+from sd_runner.inputs import limits
+from sd_runner.model import cache
+from sd_runner.model.loading import SDModel, _cache_root, _digest, translation_folder
 
 ENGINE_VERSION = "1"  # bump when the generated code changes meaning
 

@@ -1,0 +1,519 @@
+"""What the commands do: load the model and levers once, run and compare scenarios."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sd_runner import __version__, resources
+from sd_runner.errors import InputError
+from sd_runner.inputs import limits
+from sd_runner.inputs.levers import Lever, load_levers
+from sd_runner.inputs.scenarios import (
+    Scenario,
+    bundled_scenario_names,
+    check_distinct_names,
+    load_scenario,
+    scenario_params,
+)
+from sd_runner.loops.comparison import DEFAULT_WINDOW, compare_loops
+from sd_runner.model.loading import SDModel
+from sd_runner.simulate.comparison import Comparison, compare_runs
+from sd_runner.simulate.simulation import KEY_OUTCOMES, ScenarioRun, run_scenario
+
+REFERENCE = "baseline"
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+ENGINES = ("fast", "pysd")
+
+#: Seed of parameter draws and sensitivity samples unless one is given.
+DEFAULT_SEED = 2003
+
+
+#: ``fit`` values: the committed calibration, or none (the ``.mdl``'s own values).
+CALIBRATED = "calibrated"
+UNCALIBRATED = "uncalibrated"
+
+
+@functools.lru_cache(maxsize=4)
+def bundled_model(engine: str = "fast", fit: str = CALIBRATED) -> SDModel:
+    """The bundled model, loaded once per process, engine and parameter set.
+
+    ``engine``: ``"fast"`` (default) runs the numba kernel compiled from the ``.mdl``;
+    ``"pysd"`` runs PySD's translation. Both give the same numbers (tests hold them to 1e-9).
+
+    ``fit``: ``"calibrated"`` (default) applies the committed calibration
+    (``calibration/fit/parameters.toml``) on top of the ``.mdl``'s values;
+    ``"uncalibrated"`` keeps the ``.mdl``'s values; anything else is the path of a fit folder
+    or ``parameters.toml`` written by ``sd-runner calibrate``.
+    """
+    if engine == "pysd":
+        model = SDModel()
+    elif engine == "fast":
+        from sd_runner.engine import FastModel
+
+        model = FastModel()
+    else:
+        raise InputError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if fit != UNCALIBRATED:
+        from sd_runner.calibration.fitfile import read_fit
+
+        model.set_parameters(read_fit(resources.fit_dir() if fit == CALIBRATED else fit, model))
+    return model
+
+
+@functools.lru_cache(maxsize=1)
+def bundled_levers() -> dict[str, Lever]:
+    """The bundled lever definitions."""
+    return load_levers()
+
+
+def scenario(name_or_path: str, engine: str = "fast", fit: str = CALIBRATED) -> Scenario:
+    """A bundled or user scenario, checked against the bundled model."""
+    return load_scenario(name_or_path, bundled_levers(), bundled_model(engine, fit))
+
+
+def run_one(name_or_path: str, progress: Progress = _quiet, engine: str = "fast",
+            fit: str = CALIBRATED) -> ScenarioRun:
+    """Run one scenario with every variable of the model returned."""
+    chosen = scenario(name_or_path, engine, fit)
+    progress(f"running {chosen.name} ({engine} engine, {fit_label(fit)})")
+    return run_scenario(bundled_model(engine, fit), chosen)
+
+
+def fit_label(fit: str) -> str:
+    return {CALIBRATED: "calibrated", UNCALIBRATED: "uncalibrated"}.get(fit, f"fit {fit}")
+
+
+def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
+            fit: str = CALIBRATED, loops: bool = False,
+            loop_window: float = DEFAULT_WINDOW, uncertainty: int | None = None,
+            sample: str = "posterior", seed: int = DEFAULT_SEED,
+            workers: int | None = None, scheduler: str | None = None,
+            factors_path: str | None = None) -> Comparison:
+    """Run ``names`` (every bundled scenario when empty) and the baseline, and compare them.
+
+    Scenarios are all read and checked before the first run, so a bad file fails at once.
+    ``loops``: also score the model's feedback loops in every run (Loops That Matter) and
+    find the dominant ones over windows of ``loop_window`` years. ``uncertainty``: also run
+    every scenario over that many parameter sets (``None``: none) drawn with ``seed`` from
+    ``sample`` (``"posterior"``, the fit's sample, or ``"priors"``, the settings' bounds and
+    priors), with the constants of the factors file ``factors_path``, if given, varied too.
+    Sizes the machine cannot hold are refused before anything runs.
+    """
+    # Every option is checked, also one the run will not use: a mistake is still a mistake.
+    limits.check_workers("workers", workers)
+    if scheduler is not None:
+        limits.check_scheduler("scheduler", scheduler)
+    limits.check_seed("seed", seed)
+    model = bundled_model("fast", fit)
+    limits.check_window("loop_window", loop_window, model.control("SAVEPER"),
+                        model.control("FINAL TIME") - model.control("INITIAL TIME"))
+    if factors_path and uncertainty is None:
+        raise InputError("--factors needs --uncertainty N: it says what the parameter sets vary")
+    names = names or bundled_scenario_names()
+    sets = None
+    if uncertainty is not None:
+        _check_uncertainty_size(uncertainty, seed, len(set(names)) + 1, fit, workers,
+                                scheduler)
+        sets = parameter_sets(uncertainty, sample, seed, fit, factors_path)
+    chosen = [scenario(name, engine, fit) for name in names]
+    if not any(s.name == REFERENCE for s in chosen):
+        chosen.insert(0, scenario(REFERENCE, engine, fit))
+    chosen.sort(key=lambda s: s.name != REFERENCE)
+    unique = check_distinct_names(chosen)
+    runs = []
+    for number, s in enumerate(unique, start=1):
+        progress(f"running {s.name} ({number}/{len(unique)}, {engine} engine, "
+                 f"{fit_label(fit)})")
+        runs.append(run_scenario(bundled_model(engine, fit), s))
+    clusters = bundled_model(engine, fit).subscripts["Cluster"]
+    comparison = compare_runs(runs, clusters, KEY_OUTCOMES)
+    if sets is not None:
+        from sd_runner.uncertainty.comparison import compare_uncertain
+
+        summary = compare_uncertain(bundled_model("fast", fit), unique, sets, KEY_OUTCOMES,
+                                    clusters, workers=workers, scheduler=scheduler,
+                                    progress=progress)
+        comparison = dataclasses.replace(comparison, uncertainty=summary)
+    if not loops:
+        return comparison
+    inventory = loop_inventory(fit)
+    progress(f"scoring {len(inventory.loops)} feedback loops in {len(unique)} runs "
+             f"({engine} engine)")
+    scored = compare_loops(bundled_model("fast", fit), inventory.loops, unique,
+                           inventory.method, loop_window,
+                           run_with=None if engine == "fast" else bundled_model(engine, fit))
+    return dataclasses.replace(comparison, loops=scored)
+
+
+def _check_uncertainty_size(members, seed, scenarios: int, fit: str, workers, scheduler):
+    from sd_runner.engine.ensemble import PARALLEL_FROM, check_scheduler_answers
+    from sd_runner.uncertainty.comparison import memory_needed
+
+    limits.check_count("uncertainty", members, "parameter sets (leave it out for none)")
+    limits.check_seed("seed", seed)
+    model = bundled_model("fast", fit)
+    needed = memory_needed(model, members, scenarios, len(KEY_OUTCOMES),
+                           len(model.subscripts["Cluster"]))
+    # A cluster's size is unknown here: only the memory of the gathered results is checked.
+    runs = 0 if scheduler else members * scenarios
+    limits.check_needs("uncertainty", members, needed, runs,
+                       limits.processes_for(members, workers, PARALLEL_FROM),
+                       "give fewer parameter sets")
+    if scheduler:
+        check_scheduler_answers(scheduler)
+
+
+def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED,
+                   factors_path: str | None = None):
+    """``n`` parameter sets from the fit's posterior sample or from the settings' priors,
+    with the constants of a factors file, if given, drawn within its bounds."""
+    from sd_runner.uncertainty.parameter_sets import (
+        SOURCES,
+        posterior_sets,
+        prior_sets,
+        with_factors,
+    )
+
+    if sample not in SOURCES:
+        raise InputError(f"--sample {sample!r}: use one of {', '.join(SOURCES)}")
+    limits.check_count("n", n, "parameter sets")
+    limits.check_seed("seed", seed)
+    factors = _factors(factors_path, fit) if factors_path else None
+    if sample == "priors":
+        sets = prior_sets(_calibration_config(), n, seed)
+    elif fit == UNCALIBRATED:
+        raise InputError("--uncalibrated has no posterior sample to draw from; use "
+                         "--sample priors, or a fit with --fit")
+    else:
+        from sd_runner.calibration.fitfile import read_sample
+
+        folder = resources.fit_dir() if fit == CALIBRATED else fit
+        sets = posterior_sets(read_sample(folder, bundled_model("fast", fit)), n, seed)
+    return with_factors(sets, factors) if factors else sets
+
+
+def _factors(path: str, fit: str):
+    from sd_runner.inputs.factors import load_factors
+
+    return load_factors(input_file(path, "factors", "--factors")[0], bundled_model("fast", fit))
+
+
+def input_file(text: str | None, kind: str, option: str) -> tuple[Path, str]:
+    """The file an option names and how to name it again from anywhere.
+
+    ``text`` is a bundled file's name (see :func:`resources.bundled_inputs`), which wins over a
+    file of the same name without an extension, as bundled scenario names do; or a path,
+    named as given; or ``None``, the bundled default of ``kind``. No machine path is made up.
+    """
+    bundled = resources.bundled_inputs(kind)
+    if text is None:
+        (name, path), = bundled.items()
+        return path, name
+    if text in bundled:
+        return bundled[text], text
+    if not Path(text).exists():
+        raise InputError(f"{option} {text}: {_INPUT_NOUNS[kind]} not found; give its path, or "
+                         f"a bundled name: {', '.join(bundled)}")
+    return Path(text), text
+
+
+_INPUT_NOUNS = {"factors": "factors file", "observations": "observation file",
+                "settings": "calibration settings file",
+                "policy_factors": "policy factors file"}
+
+
+def _calibration_config():
+    from sd_runner.calibration.config import load_config
+    from sd_runner.inputs.observations import load_observation_files
+
+    return load_config(resources.calibration_config_path(),
+                       load_observation_files(resources.observation_paths()))
+
+
+def observation_files(texts, option: str = "--data") -> tuple[list[Path], list[str]]:
+    """The observation files ``texts`` name (one text, several, or none: every bundled
+    file), and how to name each again from anywhere."""
+    if texts is None or isinstance(texts, str | Path):
+        texts = [] if texts is None else [texts]
+    if not texts:
+        bundled = resources.bundled_inputs("observations")
+        return list(bundled.values()), list(bundled)
+    found = [input_file(str(t), "observations", option) for t in texts]
+    return [path for path, _ in found], [label for _, label in found]
+
+
+def describe_levers_and_scenarios() -> list[str]:
+    """Lines listing the levers, their settings and the bundled scenarios."""
+    lines = ["Levers (the paper's seven countermeasures):"]
+    for lever in bundled_levers().values():
+        lines.append(f"  {lever.id}  [{lever.number}] {lever.title} "
+                     f"(from {lever.start_year:g}, ramp {lever.ramp_years:g} years)")
+        for s in lever.settings:
+            lines.append(f"      {s.variable}  {s.unit}  range [{s.min:g}, {s.max:g}], "
+                         f"off {s.default:g}, full {s.full:g}")
+    lines.append("")
+    lines.append("Bundled scenarios:")
+    for name in bundled_scenario_names():
+        # Listing needs names only: PySD's translation loads faster than the kernel.
+        lines.append(f"  {name}  {scenario(name, 'pysd').description}")
+    return lines
+
+
+# ---------------------------------------------------------------------- calibration
+def calibrate(config_path: str | None, data_path, method: str | None,
+              seed: int | None, progress=None, notice=None):
+    """Calibrate the model (from the ``.mdl``'s own values) against observation files
+    (``data_path``: one, a list, or ``None``).
+
+    Defaults: the bundled settings and every bundled observation file. Returns a
+    :class:`~sd_runner.calibration.calibrate.Calibration`.
+    """
+    from sd_runner.calibration.calibrate import calibrate as run_calibration
+    from sd_runner.calibration.config import check_against_model, load_config
+    from sd_runner.calibration.optimize import METHODS
+    from sd_runner.inputs.observations import load_observation_files
+
+    if method is not None and method not in METHODS:
+        raise InputError(f"--method {method!r} is not an optimiser; use one of "
+                         f"{', '.join(METHODS)}")
+    if seed is not None:  # emcee seeds numpy's legacy generator, which takes 32 bits
+        limits.check_seed("seed", seed, limits.LEGACY_SEED_MAX)
+    data, data_label = observation_files(data_path)
+    settings, settings_label = input_file(config_path, "settings", "--config")
+    observations = load_observation_files(data)
+    config = load_config(settings, observations)
+    check_against_model(config, bundled_model("fast", UNCALIBRATED))
+    result = run_calibration(bundled_model("fast", UNCALIBRATED), config, observations,
+                             data_path=data_label, data_file=data, method=method, seed=seed,
+                             progress=progress or (lambda *_: None),
+                             notice=notice or (lambda _: None))
+    result.config_path = settings_label
+    return result
+
+
+def calibration_settings(calibration) -> dict:
+    """What a calibration was run with, as options that rerun it from anywhere."""
+    paths = calibration.data_paths or [calibration.data_path]
+    return {"config_path": calibration.config_path,
+            "data_path": paths[0] if len(paths) == 1 else paths,
+            "method": calibration.method, "seed": calibration.seed}
+
+
+def calibration_files(calibration) -> dict[str, str]:
+    """File name to text for a calibration's output folder, report included."""
+    from sd_runner.calibration.fitfile import fit_files
+    from sd_runner.calibration.report import fit_report
+
+    model = bundled_model("fast", UNCALIBRATED)
+    html = fit_report(calibration, generated_by=f"sd-runner {__version__}, model "
+                      f"{model.path.name} (sha256 {model.file_sha256[:12]})")
+    return fit_files(calibration, html)
+
+
+def validate(data_path, fit: str = CALIBRATED, config_path: str | None = None):
+    """Compare a fitted model with observation files (``data_path``: one or a list): every
+    row accounted for, the compared rows and their statistics."""
+    from sd_runner.calibration.config import load_config
+    from sd_runner.calibration.validate import validate as run_validation
+    from sd_runner.inputs.observations import load_observation_files
+
+    observations = load_observation_files(observation_files(data_path)[0])
+    # Priors play no part in comparing a fit with data, so their rows need not be present.
+    config = load_config(input_file(config_path, "settings", "--config")[0], None)
+    return run_validation(bundled_model("fast", fit), config, observations)
+
+
+# ---------------------------------------------------------------------- loops
+@dataclass(frozen=True)
+class LoopInventory:
+    """The model's feedback loops and how they were found.
+
+    ``method``: ``"exhaustive"`` (every loop) or ``"strongest-path"`` (the model has more
+    loops than :data:`sd_runner.loops.graph.MAX_LOOPS`; those that matter in the baseline run).
+    """
+
+    loops: list
+    method: str
+
+
+def loop_inventory(fit: str = CALIBRATED) -> LoopInventory:
+    """Every feedback loop of the bundled model, named where ``models/loops.toml`` names it.
+
+    Products and quotients are signed with the ranges variables take over the baseline run.
+    """
+    from sd_runner.loops import graph as loop_module
+    from sd_runner.loops.graph import CausalGraph, load_loop_names, named_loops, value_ranges
+
+    model = bundled_model("fast", fit)
+    params = scenario_params(scenario(REFERENCE, "fast", fit), model)
+    graph = CausalGraph(model.path, value_ranges(model.run(params)))
+    try:
+        found, method = graph.loops(max_loops=loop_module.MAX_LOOPS), "exhaustive"
+    except loop_module.TooManyLoops:
+        from sd_runner.loops.discovery import strongest_path_loops
+
+        found, method = strongest_path_loops(graph, model, params), "strongest-path"
+    names = load_loop_names(resources.loop_names_path())
+    return LoopInventory(named_loops(found, names, graph), method)
+
+
+# ---------------------------------------------------------------------- sensitivity
+DEFAULT_SENSITIVITY_OUTCOMES = ("Margin", "Buyer Dependence")
+
+
+def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
+                scenario_name: str = REFERENCE, seed: int = DEFAULT_SEED,
+                fit: str = CALIBRATED, workers: int | None = None,
+                scheduler: str | None = None, chunk_size: int = 32768, progress=None,
+                factors_path: str | None = None, second_order: bool = True):
+    """Sobol or Morris indices of ``outcomes`` in ``year`` for every estimated parameter,
+    uniform within its declared bounds (or the factors of ``factors_path``), in runs of one
+    scenario."""
+    from sd_runner.engine.ensemble import check_scheduler_answers
+    from sd_runner.uncertainty.parameter_sets import (
+        estimated_factors,
+        expand_outcomes,
+        outcome_function,
+    )
+    from sd_runner.uncertainty.sensitivity import analyse, check_size
+
+    limits.check_workers("workers", workers)
+    if scheduler is not None:
+        limits.check_scheduler("scheduler", scheduler)
+    limits.check_seed("seed", seed)
+    model = bundled_model("fast", fit)
+    chosen = scenario(scenario_name, "fast", fit)
+    targets = expand_outcomes(model, outcomes or list(DEFAULT_SENSITIVITY_OUTCOMES), year)
+    factors = (_factors(factors_path, fit) if factors_path
+               else estimated_factors(_calibration_config()))
+    run_bytes = limits.ensemble_bytes(1, len(model.kernel.compiled.constant_defaults),
+                                      len(model.time_axis().times), len(targets))
+    check_size("samples", method, samples, len(factors.names), len(targets), second_order,
+               workers, run_bytes, chunk_size)
+    if scheduler:
+        check_scheduler_answers(scheduler)
+    evaluate = outcome_function(model, factors.names, targets, scenario_params(chosen, model),
+                                workers=workers, scheduler=scheduler)
+    return analyse(evaluate, factors, [t.label for t in targets], method, samples, seed,
+                   second_order=second_order, chunk_size=chunk_size, progress=progress,
+                   workers=workers)
+
+
+
+
+# ---------------------------------------------------------------------- lever ranks
+def lever_ranks(members: int, seed: int = DEFAULT_SEED, with_assumed: bool = False,
+                with_posterior: bool = False, factors_path: str | None = None,
+                fit: str = CALIBRATED, workers: int | None = None,
+                scheduler: str | None = None, progress=None):
+    """Rank probabilities of the levers over ``members`` draws of the policy factors
+    (``factors_path``, default the bundled ``policy_factors``), with the bundled assumed
+    factors and the fit's posterior sample varied too when asked."""
+    import numpy as np
+
+    from sd_runner.engine.ensemble import PARALLEL_FROM, check_scheduler_answers
+    from sd_runner.inputs.policy_factors import load_policy_factors
+    from sd_runner.uncertainty.lever_ranks import RANKED
+    from sd_runner.uncertainty.lever_ranks import lever_ranks as rank_levers
+    from sd_runner.uncertainty.parameter_sets import ParameterSets, with_factors
+
+    limits.check_count("members", members, "members")
+    limits.check_seed("seed", seed)
+    limits.check_workers("workers", workers)
+    if scheduler is not None:
+        limits.check_scheduler("scheduler", scheduler)
+    model = bundled_model("fast", fit)
+    levers = bundled_levers()
+    runs = members * (len(levers) + 1)
+    clusters = len(model.subscripts["Cluster"])
+    limits.check_needs("members", members, limits.ensemble_bytes(
+        runs, len(model.kernel.compiled.constant_defaults), 2, len(RANKED) * clusters),
+        0 if scheduler else runs, limits.processes_for(runs, workers, PARALLEL_FROM),
+        "give fewer members")
+    if scheduler:
+        check_scheduler_answers(scheduler)
+    path = input_file(factors_path, "policy_factors", "--factors")[0]
+    factors = load_policy_factors(path, model, levers)
+    others, label = None, []
+    if with_posterior:
+        others = parameter_sets(members, "posterior", seed, fit)
+        label.append("the posterior sample")
+    if with_assumed:
+        empty = ParameterSets((), np.empty((members, 0)), "", seed)
+        others = with_factors(others or empty, _factors("assumed_factors", fit))
+        label.append("the assumed factors")
+    if others is not None:
+        others = dataclasses.replace(others, source=f"with {' and '.join(label)}")
+    return rank_levers(model, levers, factors, members, seed, others, workers=workers,
+                       scheduler=scheduler, progress=progress)
+
+
+# ---------------------------------------------------------------------- model checks
+def check_model(fit: str = CALIBRATED, checks_path: str | None = None):
+    """Everything ``sd-runner check`` checks
+    (:class:`sd_runner.validation.checks.ModelCheck`): units and integration error of the
+    bundled model over every bundled scenario, the behaviour assertions of ``checks_path``
+    (the bundled ``checks.toml`` by default) on the lever matrix and the bundled scenarios,
+    with named loops cut where an assertion says so, and the knockout of every named loop."""
+    from sd_runner.loops.graph import load_loop_names
+    from sd_runner.loops.knockouts import bundled_knockouts, knockout_check
+    from sd_runner.simulate.lever_matrix import lever_matrix
+    from sd_runner.validation.assertions import RunSource, load_assertions, run_assertions
+    from sd_runner.validation.checks import (
+        ModelCheck,
+        integration_check,
+        matrix_checks,
+        model_constants,
+        model_variables,
+        units_check,
+    )
+
+    model = bundled_model("fast", fit)
+    members = lever_matrix(bundled_levers())
+    bundled = [scenario(name, "fast", fit) for name in bundled_scenario_names()]
+    scenarios = {member.name: member.scenario for member in members}
+    for chosen in bundled:
+        scenarios.setdefault(chosen.name, chosen)
+
+    knockouts = bundled_knockouts(fit)
+
+    def simulate(condition):
+        chosen = scenarios[condition.scenario]
+        chosen = dataclasses.replace(chosen, constants={**chosen.constants,
+                                                        **dict(condition.constants)})
+        if condition.cut:
+            return knockouts.run(scenario_params(chosen, model), cut=condition.cut)
+        return model.run(scenario_params(chosen, model))
+
+    runs = RunSource(list(scenarios), simulate)
+    assertions = load_assertions(
+        checks_path or resources.checks_path(), variables=model_variables(model),
+        scenario_names=list(scenarios),
+        loop_codes=[name.code for name in load_loop_names(resources.loop_names_path())],
+        time_range=(model.control("INITIAL TIME"), model.control("FINAL TIME")),
+        constants=model_constants(model))
+    results = run_assertions(assertions, runs)
+    return ModelCheck(checks=[units_check(model), integration_check(model, bundled)],
+                      matrix=matrix_checks(members, results, runs), assertions=results,
+                      knockouts=knockout_check(knockouts))
+
+
+# ---------------------------------------------------------------------- manifests
+def output_manifest(invocation: dict, fit: str, engine: str, scenarios,
+                    seeds: dict | None = None) -> str:
+    """The manifest (JSON) of an output: model hash, parameters, scenarios, seeds, versions."""
+    from sd_runner.outputs.manifest import manifest_json
+
+    return manifest_json(invocation["command"], bundled_model(engine, fit), fit_label(fit),
+                         scenarios, seeds, {**invocation["options"], "engine": engine})

@@ -1,0 +1,1 @@
+"""What the user gives: levers, scenarios, factors, observations, TOML files, sizes."""

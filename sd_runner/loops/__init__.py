@@ -1,0 +1,1 @@
+"""Feedback loops: the causal graph, loop discovery, dominance scores, knockouts."""

@@ -1,0 +1,1 @@
+"""Atomic writes of files and folders, and the manifests they carry."""

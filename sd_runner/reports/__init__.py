@@ -1,0 +1,1 @@
+"""Every HTML, CSV, JSON and text form of results."""

@@ -1,0 +1,1 @@
+"""Running scenarios and comparing them: single runs, the lever matrix, comparisons."""

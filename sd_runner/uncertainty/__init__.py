@@ -1,0 +1,1 @@
+"""Parameter sets, comparisons over them, sensitivity indices and lever ranks."""

@@ -1,0 +1,232 @@
+"""A scenario comparison over many parameter sets: bands, the probability that each lever
+beats the reference, and the distribution of each lever's effect.
+
+Every scenario runs the same parameter sets (common random numbers), so member ``i`` of a
+lever scenario and member ``i`` of the reference differ only by the lever: its effect on
+member ``i``. Only summaries are kept (quantiles over time, values in the table years), so
+memory does not grow with the number of saved times times members times scenarios.
+
+A parameter set that drives a variable out of its declared range (or to a value that is not
+finite) in any scenario is left out of every scenario's statistics, so the pairs stay common,
+and reported; if more than :data:`MAX_EXCLUDED_SHARE` of the sets would be left out, the
+comparison is refused: the rest would no longer stand for the distribution drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sd_runner.engine.ensemble import run_ensemble
+from sd_runner.engine.fast import FastModel
+from sd_runner.errors import InputError
+from sd_runner.inputs import limits
+from sd_runner.inputs.scenarios import Scenario, scenario_params
+from sd_runner.model.breaches import Breach
+from sd_runner.simulate.simulation import BETTER, TOTAL, TOTALLED
+from sd_runner.uncertainty.parameter_sets import ParameterSets
+
+#: Quantiles of the bands and of the effect intervals.
+QUANTILES = (0.05, 0.5, 0.95)
+
+#: The year the probabilities and effects are reported for.
+EFFECT_YEAR = 2035.0
+
+#: The largest share of the parameter sets that may be left out for leaving a declared range.
+MAX_EXCLUDED_SHARE = 0.05
+
+
+@dataclass(frozen=True)
+class ExcludedSet:
+    """A parameter set left out of every statistic: the first scenario (in the comparison's
+    order) in which it left a declared range, and its first breach there."""
+
+    scenario: str
+    breach: Breach
+
+    def record(self) -> dict:
+        return {**self.breach.record(), "scenario": self.scenario}
+
+
+@dataclass(frozen=True)
+class UncertainComparison:
+    """Summaries of every scenario's ensemble, the reference first.
+
+    Attributes
+    ----------
+    scenarios : tuple of Scenario
+    sets : ParameterSets
+        The parameter sets every scenario ran.
+    outcomes, clusters : tuple of str
+    times : numpy.ndarray
+        Saved times.
+    bands : dict
+        Scenario name -> ``[quantile, time, outcome, cluster]`` at :data:`QUANTILES`.
+    final : dict
+        Scenario name -> ``[member, outcome, cluster]`` in :data:`EFFECT_YEAR` (every
+        member; the effects use the kept ones).
+    excluded : tuple of ExcludedSet
+        Sets left out of every statistic, in set order.
+    """
+
+    scenarios: tuple[Scenario, ...]
+    sets: ParameterSets
+    outcomes: tuple[str, ...]
+    clusters: tuple[str, ...]
+    times: np.ndarray
+    bands: dict
+    final: dict
+    excluded: tuple[ExcludedSet, ...] = ()
+
+    @property
+    def reference(self) -> str:
+        return self.scenarios[0].name
+
+    @property
+    def kept(self) -> np.ndarray:
+        """Boolean per set: whether the statistics use it."""
+        kept = np.ones(len(self.sets.values), dtype=bool)
+        kept[[e.breach.member for e in self.excluded]] = False
+        return kept
+
+    def excluded_table(self) -> pd.DataFrame:
+        """One row per excluded set: ``set``, ``scenario``, ``variable``, ``time``,
+        ``value``, ``breach`` (below, above, not finite) and ``limit``."""
+        return pd.DataFrame([e.record() for e in self.excluded],
+                            columns=["set", "scenario", "variable", "time", "value", "breach",
+                                     "limit"])
+
+    def exclusion_note(self) -> str:
+        """One line: how many sets were left out, which, and the first one's breach."""
+        total = len(self.sets.values)
+        if not self.excluded:
+            return f"all {total} parameter sets kept every variable within its declared range"
+        first = self.excluded[0]
+        shown = ", ".join(str(e.breach.member) for e in self.excluded[:20])
+        more = f" and {len(self.excluded) - 20} more" if len(self.excluded) > 20 else ""
+        return (f"{len(self.excluded)} of {total} parameter sets left out of every statistic, "
+                f"since they drive a variable out of its declared range: sets {shown}{more}; "
+                f"the first, set {first.breach.member} in {first.scenario}: "
+                f"{first.breach.describe()}")
+
+    def band_table(self) -> pd.DataFrame:
+        """``scenario``, ``outcome``, ``cluster``, ``time``, ``p05``, ``p50``, ``p95``."""
+        frames = []
+        for scenario in self.scenarios:
+            band = self.bands[scenario.name]
+            for o, outcome in enumerate(self.outcomes):
+                for c, cluster in enumerate(self.clusters):
+                    frames.append(pd.DataFrame({
+                        "scenario": scenario.name, "outcome": outcome, "cluster": cluster,
+                        "time": self.times, "p05": band[0, :, o, c], "p50": band[1, :, o, c],
+                        "p95": band[2, :, o, c]}))
+        return pd.concat(frames, ignore_index=True)
+
+    def effect_table(self) -> pd.DataFrame:
+        """Each scenario's effect (its value minus the reference's, member by member) in
+        :data:`EFFECT_YEAR`: ``scenario``, ``outcome``, ``cluster``, ``year``, ``mean``,
+        ``p05``, ``p50``, ``p95`` and, for outcomes in :data:`BETTER`, ``probability``
+        (the share of members in which the scenario does better; ties do not count). Outcomes
+        in :data:`TOTALLED` also have a row for their sum over the clusters (cluster
+        :data:`TOTAL`), member by member. Costs are not in :data:`BETTER`: their rows give
+        the distribution of the added cost alone."""
+        rows = []
+        kept = self.kept
+        reference = self.final[self.reference][kept]
+        for scenario in self.scenarios[1:]:
+            effect = self.final[scenario.name][kept] - reference
+            for o, outcome in enumerate(self.outcomes):
+                columns = [(cluster, effect[:, o, c]) for c, cluster in enumerate(self.clusters)]
+                if outcome in TOTALLED:
+                    columns.append((TOTAL, effect[:, o, :].sum(axis=1)))
+                for cluster, values in columns:
+                    low, median, high = np.quantile(values, QUANTILES)
+                    better = BETTER.get(outcome)
+                    rows.append({
+                        "scenario": scenario.name, "outcome": outcome, "cluster": cluster,
+                        "year": EFFECT_YEAR, "mean": float(values.mean()), "p05": float(low),
+                        "p50": float(median), "p95": float(high),
+                        "probability": (float(np.mean(better * values > 0))
+                                        if better else np.nan)})
+        return pd.DataFrame(rows, columns=["scenario", "outcome", "cluster", "year", "mean",
+                                           "p05", "p50", "p95", "probability"])
+
+
+def memory_needed(model: FastModel, members: int, scenarios: int, outcomes: int,
+                  clusters: int) -> int:
+    """Rough peak bytes of :func:`compare_uncertain`: the parameter sets (at most one column
+    per constant), one scenario's ensemble at a time, and every scenario's members in
+    :data:`EFFECT_YEAR`."""
+    constants = len(model.kernel.compiled.constant_defaults)
+    columns = outcomes * clusters
+    return (limits.ensemble_bytes(members, constants, len(model.time_axis().times), columns)
+            + limits.FLOAT_BYTES * members * (constants + scenarios * columns))
+
+
+def compare_uncertain(model: FastModel, scenarios: list[Scenario], sets: ParameterSets,
+                      outcomes: tuple[str, ...], clusters: list[str],
+                      workers: int | None = None, scheduler: str | None = None,
+                      progress=None) -> UncertainComparison:
+    """Run every scenario over ``sets`` and summarise (the reference first), leaving out the
+    sets that leave a declared range in any scenario (refused above
+    :data:`MAX_EXCLUDED_SHARE`)."""
+    columns = [f"{outcome}[{cluster}]" for outcome in outcomes for cluster in clusters]
+    axis = model.time_axis()
+    year = int(np.argmin(np.abs(axis.times - EFFECT_YEAR)))
+
+    def run(scenario: Scenario):
+        params = scenario_params(scenario, model)
+        # A constant the scenario sets is its policy: the scenario's value wins.
+        keep = [i for i, name in enumerate(sets.names)
+                if name.partition("[")[0].strip() not in params]
+        result = run_ensemble(model, sets.values[:, keep], [sets.names[i] for i in keep],
+                              list(outcomes), base_params=params, workers=workers,
+                              scheduler=scheduler, breaches="keep")
+        order = [result.columns.index(column) for column in columns]
+        values = result.values[:, :, order].reshape(len(sets.values), len(axis.times),
+                                                    len(outcomes), len(clusters))
+        return values, result.breaches
+
+    excluded: dict[int, ExcludedSet] = {}
+    bands, final, excluded_then = {}, {}, {}
+    for number, scenario in enumerate(scenarios, start=1):
+        if progress:
+            progress(f"running {scenario.name} over {len(sets.values)} parameter sets "
+                     f"({number}/{len(scenarios)})")
+        values, breaches = run(scenario)
+        for breach in breaches:
+            excluded.setdefault(breach.member, ExcludedSet(scenario.name, breach))
+        bands[scenario.name] = _band(values, excluded)
+        excluded_then[scenario.name] = len(excluded)
+        final[scenario.name] = values[:, year]
+    _refuse_too_many(excluded, len(sets.values))
+    # A set excluded by a later scenario also leaves the bands of the earlier ones.
+    for scenario in scenarios:
+        if excluded_then[scenario.name] < len(excluded):
+            if progress:
+                progress(f"rerunning {scenario.name} without the {len(excluded)} excluded "
+                         "parameter sets")
+            bands[scenario.name] = _band(run(scenario)[0], excluded)
+    return UncertainComparison(tuple(scenarios), sets, tuple(outcomes), tuple(clusters),
+                               axis.times, bands, final,
+                               tuple(excluded[member] for member in sorted(excluded)))
+
+
+def _band(values: np.ndarray, excluded: dict) -> np.ndarray:
+    kept = np.ones(len(values), dtype=bool)
+    kept[list(excluded)] = False
+    return np.quantile(values[kept], QUANTILES, axis=0)
+
+
+def _refuse_too_many(excluded: dict[int, ExcludedSet], total: int) -> None:
+    if len(excluded) <= MAX_EXCLUDED_SHARE * total:
+        return
+    first = excluded[min(excluded)]
+    raise InputError(
+        f"--uncertainty {total}: {len(excluded)} of the parameter sets "
+        f"({len(excluded) / total:.0%}) drive a variable out of its declared range, more than "
+        f"the {MAX_EXCLUDED_SHARE:.0%} that may be left out; the first, set "
+        f"{first.breach.member} in {first.scenario}: {first.breach.describe()}; narrow the "
+        "bounds the sets are drawn from (the factors file or the calibration settings)")

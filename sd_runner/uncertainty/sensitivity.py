@@ -1,0 +1,240 @@
+"""Global sensitivity analysis with SALib: Sobol indices and Morris screening.
+
+The analysis is written against any vectorised function ``evaluate(X) -> Y`` (parameter sets
+in rows, outcomes in columns), so the code that analyses the model is the code the tests check
+on the Ishigami function, whose indices are known. :func:`model_outcomes` makes such a
+function from the model.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sd_runner.errors import ArgumentError, InputError
+from sd_runner.inputs import limits
+
+METHODS = ("sobol", "morris")
+
+#: Morris grid levels (SALib's default).
+MORRIS_LEVELS = 4
+
+#: Analyses of at least this many runs compute their outcomes' indices in parallel.
+PARALLEL_FROM = 20_000
+
+#: Bootstrap resamples of SALib's Sobol confidence intervals (its default).
+SOBOL_RESAMPLES = 100
+
+Evaluate = Callable[[np.ndarray], np.ndarray]
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Factors:
+    """The uncertain inputs: names and ``(lower, upper)`` bounds (uniform in between)."""
+
+    names: tuple[str, ...]
+    bounds: tuple[tuple[float, float], ...]
+
+    def __post_init__(self):
+        if len(self.names) != len(self.bounds) or not self.names:
+            raise InputError("give at least one factor, each with bounds")
+        for name, (lower, upper) in zip(self.names, self.bounds, strict=True):
+            if not (np.isfinite(lower) and np.isfinite(upper) and lower < upper):
+                raise InputError(f"factor {name}: bounds [{lower}, {upper}] must be finite with "
+                                 "lower < upper")
+
+    def problem(self) -> dict:
+        """SALib's problem dictionary."""
+        return {"num_vars": len(self.names), "names": list(self.names),
+                "bounds": [list(b) for b in self.bounds]}
+
+
+@dataclass(frozen=True)
+class SensitivityResult:
+    """Indices of every outcome.
+
+    Attributes
+    ----------
+    method : str
+        ``"sobol"`` or ``"morris"``.
+    factors : Factors
+    outcomes : tuple of str
+    samples : int
+        Model evaluations made.
+    indices : pandas.DataFrame
+        Long table: ``outcome``, ``factor``, ``other`` (the second factor of a second-order
+        Sobol index, else empty), ``index`` (``S1``, ``ST``, ``S2``; ``mu``, ``mu_star``,
+        ``sigma``), ``value``, ``confidence`` (half-width of the interval at ``level``).
+    level : float
+        Confidence level of the intervals (bootstrap, SALib).
+    """
+
+    method: str
+    factors: Factors
+    outcomes: tuple[str, ...]
+    samples: int
+    indices: pd.DataFrame
+    level: float = 0.95
+
+
+def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: str = "sobol",
+            n: int = 1024, seed: int = 2003, second_order: bool = True,
+            chunk_size: int = 32768, progress: Progress | None = None,
+            workers: int | None = None) -> SensitivityResult:
+    """Sample ``factors``, evaluate, and compute the indices of every outcome.
+
+    Parameters
+    ----------
+    evaluate : callable
+        ``evaluate(X)`` with ``X`` of shape ``(rows, factors)`` returns ``(rows, outcomes)``.
+        A row it cannot give (NaN) refuses the analysis; an ``evaluate.explain(row)`` method,
+        if it has one, says why (the model's: the variable that left its declared range).
+    n : int
+        Sobol: base samples (a power of 2; ``n * (2k + 2)`` evaluations with second order,
+        ``n * (k + 2)`` without, for ``k`` factors). Morris: trajectories (``n * (k + 1)``).
+    seed : int
+        Seeds the sample and the bootstrap of the confidence intervals.
+    chunk_size : int
+        Rows evaluated per call of ``evaluate``; the indices do not depend on it.
+    workers : int, optional
+        Processes that compute the outcomes' indices (SALib's bootstrap dominates the time of
+        a large analysis); default one per core when there are several outcomes and at least
+        ``PARALLEL_FROM`` runs. Each outcome's bootstrap is seeded alike, so the indices do
+        not depend on it.
+    """
+    check_size("n", method, n, len(factors.names), len(outcomes), second_order, workers)
+    limits.check_seed("seed", seed)
+    if chunk_size < 1:
+        raise InputError(f"chunk size {chunk_size} must be at least 1")
+    problem = factors.problem()
+    if method == "sobol":
+        from SALib.sample import sobol as sampler
+
+        x = sampler.sample(problem, n, calc_second_order=second_order, seed=seed)
+    else:
+        from SALib.sample import morris as sampler
+
+        x = sampler.sample(problem, n, num_levels=MORRIS_LEVELS, seed=seed)
+    y = _evaluate_in_chunks(evaluate, x, len(outcomes), chunk_size, progress)
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(x) >= PARALLEL_FROM else 1
+    jobs = [(method, problem, x, y[:, column], outcome, second_order, seed)
+            for column, outcome in enumerate(outcomes)]
+    if workers > 1 and len(jobs) > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                                 mp_context=context) as pool:
+            parts = list(pool.map(_indices, *zip(*jobs, strict=True)))
+    else:
+        parts = [_indices(*job) for job in jobs]
+    rows = [row for part in parts for row in part]
+    table = pd.DataFrame(rows, columns=["outcome", "factor", "other", "index", "value",
+                                        "confidence"])
+    return SensitivityResult(method, factors, tuple(outcomes), len(x), table)
+
+
+def runs_needed(method: str, n: int, factors: int, second_order: bool = True) -> int:
+    """Model evaluations of an analysis of ``n`` base samples (Sobol) or trajectories
+    (Morris) of ``factors`` factors."""
+    if method == "sobol":
+        return n * (2 * factors + 2 if second_order else factors + 2)
+    return n * (factors + 1)
+
+
+def check_size(argument: str, method: str, n, factors: int, outcomes: int,
+               second_order: bool = True, workers: int | None = None,
+               run_bytes: int = 0, chunk_size: int = 32768) -> None:
+    """Refuse ``n`` (named ``argument``) unless the method takes it and this machine can hold
+    the analysis: the sample, the outcomes, one chunk of runs of ``run_bytes`` each, and the
+    bootstrap of every process computing indices (a copy of the sample each)."""
+    if method not in METHODS:
+        raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
+    limits.check_workers("workers", workers)
+    what = "base samples (a power of 2)" if method == "sobol" else "trajectories"
+    n = limits.check_count(argument, n, what, minimum=2)
+    if method == "sobol" and n & (n - 1):
+        raise ArgumentError(argument, n, "give a power of 2 base samples (e.g. 1024): Sobol's "
+                            "sequence needs one")
+    runs = runs_needed(method, n, factors, second_order)
+    processes = min(workers or ((os.cpu_count() or 1) if runs >= PARALLEL_FROM else 1),
+                    outcomes)
+    if method == "sobol":  # SALib's resampled row numbers and the outputs they pick
+        bootstrap = n * SOBOL_RESAMPLES * 8 + 2 * runs
+    else:
+        bootstrap = 4 * runs
+    copies = processes * (bootstrap + (2 * runs * factors if processes > 1 else 0))
+    needed = (limits.FLOAT_BYTES * (2 * runs * factors + runs * outcomes + copies)
+              + min(runs, chunk_size) * run_bytes)
+    limits.check_needs(argument, n, needed, runs, workers or os.cpu_count() or 1,
+                       f"give fewer {what.split(' (')[0]}")
+
+
+def _evaluate_in_chunks(evaluate: Evaluate, x: np.ndarray, outcomes: int, chunk_size: int,
+                        progress: Progress | None) -> np.ndarray:
+    parts = []
+    for start in range(0, len(x), chunk_size):
+        part = np.asarray(evaluate(x[start:start + chunk_size]), dtype=float)
+        part = part.reshape(len(x[start:start + chunk_size]), -1)
+        if part.shape[1] != outcomes:
+            raise InputError(f"the evaluation gave {part.shape[1]} outcomes for "
+                             f"{outcomes} named")
+        parts.append(part)
+        if progress:
+            progress(min(start + chunk_size, len(x)), len(x))
+    y = np.concatenate(parts)
+    _refuse_missing_rows(evaluate, y)
+    return y
+
+
+def _refuse_missing_rows(evaluate: Evaluate, y: np.ndarray) -> None:
+    """Sobol's and Morris's estimators need every row of their design: leaving rows out would
+    bias them silently, so a row without a finite outcome refuses the analysis."""
+    missing = ~np.isfinite(y).all(axis=1)
+    if not missing.any():
+        return
+    row = int(np.argmax(missing))
+    explain = getattr(evaluate, "explain", None)
+    why = (explain(row) if explain else None) or \
+        f"outcome {int(np.argmax(~np.isfinite(y[row])))} is {y[row][~np.isfinite(y[row])][0]}"
+    raise InputError(f"{int(missing.sum())} of {len(y)} samples ({missing.mean():.1%}) give no "
+                     "finite outcome within the declared ranges, and the indices need every "
+                     f"sample; the first, sample {row}: {why}; narrow the factors' bounds")
+
+
+def _indices(method, problem, x, y, outcome, second_order, seed) -> list[dict]:
+    names = problem["names"]
+    rows = []
+    if method == "sobol":
+        from SALib.analyze import sobol
+
+        # A Generator, not the int: SALib leaves its bootstrap unseeded for seed 0.
+        result = sobol.analyze(problem, y, calc_second_order=second_order,
+                               seed=np.random.default_rng(seed))
+        for index in ("S1", "ST"):
+            for i, name in enumerate(names):
+                rows.append({"outcome": outcome, "factor": name, "other": "", "index": index,
+                             "value": float(result[index][i]),
+                             "confidence": float(result[f"{index}_conf"][i])})
+        if second_order:
+            for i, name in enumerate(names):
+                for j in range(i + 1, len(names)):
+                    rows.append({"outcome": outcome, "factor": name, "other": names[j],
+                                 "index": "S2", "value": float(result["S2"][i, j]),
+                                 "confidence": float(result["S2_conf"][i, j])})
+    else:
+        from SALib.analyze import morris
+
+        result = morris.analyze(problem, x, y, num_levels=MORRIS_LEVELS, seed=seed)
+        for i, name in enumerate(names):
+            for index in ("mu", "mu_star", "sigma"):
+                confidence = float(result["mu_star_conf"][i]) if index == "mu_star" else np.nan
+                rows.append({"outcome": outcome, "factor": name, "other": "", "index": index,
+                             "value": float(result[index][i]), "confidence": confidence})
+    return rows

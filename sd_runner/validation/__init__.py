@@ -1,0 +1,1 @@
+"""Checks of the model: behaviour assertions, model checks, two versions compared."""
