@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sd_runner import __version__, resources
 from sd_runner.errors import InputError
+from sd_runner.feedback.comparison import DEFAULT_WINDOW, compare_loops
 from sd_runner.inputs import limits
 from sd_runner.inputs.levers import Lever, load_levers
 from sd_runner.inputs.scenarios import (
@@ -19,7 +20,6 @@ from sd_runner.inputs.scenarios import (
     load_scenario,
     scenario_params,
 )
-from sd_runner.loops.comparison import DEFAULT_WINDOW, compare_loops
 from sd_runner.model.loading import SDModel
 from sd_runner.simulate.comparison import Comparison, compare_runs
 from sd_runner.simulate.simulation import KEY_OUTCOMES, ScenarioRun, run_scenario
@@ -68,7 +68,14 @@ def bundled_model(engine: str = "fast", fit: str = CALIBRATED) -> SDModel:
         from sd_runner.calibration.fitfile import read_fit
 
         model.set_parameters(read_fit(resources.fit_dir() if fit == CALIBRATED else fit, model))
+    model.freeze()  # shared by every caller in the process: load_model gives a copy to change
     return model
+
+
+def load_model(engine: str = "fast", fit: str = CALIBRATED) -> SDModel:
+    """The bundled model as a model of one's own: ``engine`` and ``fit`` as
+    :func:`bundled_model` takes them; its ``set_parameters`` changes no other caller's model."""
+    return bundled_model(engine, fit).copy()
 
 
 @functools.lru_cache(maxsize=1)
@@ -340,7 +347,7 @@ class LoopInventory:
     """The model's feedback loops and how they were found.
 
     ``method``: ``"exhaustive"`` (every loop) or ``"strongest-path"`` (the model has more
-    loops than :data:`sd_runner.loops.graph.MAX_LOOPS`; those that matter in the baseline run).
+    loops than :data:`sd_runner.feedback.graph.MAX_LOOPS`; those that matter in the baseline run).
     """
 
     loops: list
@@ -352,8 +359,8 @@ def loop_inventory(fit: str = CALIBRATED) -> LoopInventory:
 
     Products and quotients are signed with the ranges variables take over the baseline run.
     """
-    from sd_runner.loops import graph as loop_module
-    from sd_runner.loops.graph import CausalGraph, load_loop_names, named_loops, value_ranges
+    from sd_runner.feedback import graph as loop_module
+    from sd_runner.feedback.graph import CausalGraph, load_loop_names, named_loops, value_ranges
 
     model = bundled_model("fast", fit)
     params = scenario_params(scenario(REFERENCE, "fast", fit), model)
@@ -361,7 +368,7 @@ def loop_inventory(fit: str = CALIBRATED) -> LoopInventory:
     try:
         found, method = graph.loops(max_loops=loop_module.MAX_LOOPS), "exhaustive"
     except loop_module.TooManyLoops:
-        from sd_runner.loops.discovery import strongest_path_loops
+        from sd_runner.feedback.discovery import strongest_path_loops
 
         found, method = strongest_path_loops(graph, model, params), "strongest-path"
     names = load_loop_names(resources.loop_names_path())
@@ -466,8 +473,8 @@ def check_model(fit: str = CALIBRATED, checks_path: str | None = None):
     bundled model over every bundled scenario, the behaviour assertions of ``checks_path``
     (the bundled ``checks.toml`` by default) on the lever matrix and the bundled scenarios,
     with named loops cut where an assertion says so, and the knockout of every named loop."""
-    from sd_runner.loops.graph import load_loop_names
-    from sd_runner.loops.knockouts import bundled_knockouts, knockout_check
+    from sd_runner.feedback.graph import load_loop_names
+    from sd_runner.feedback.knockouts import bundled_knockouts, knockout_check
     from sd_runner.simulate.lever_matrix import lever_matrix
     from sd_runner.validation.assertions import RunSource, load_assertions, run_assertions
     from sd_runner.validation.checks import (

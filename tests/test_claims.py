@@ -7,7 +7,7 @@ import tomllib
 
 from conftest import REPO
 
-from sd_runner.loops.graph import load_loop_names
+from sd_runner.feedback.graph import load_loop_names
 
 TABLE_HEADER = "| Claim | The paper says | Shown by | In the model |"
 

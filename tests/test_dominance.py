@@ -7,8 +7,8 @@ import pytest
 from toy_models import GOAL, LOGISTIC, TWO_LOOPS, write_model
 
 from sd_runner.engine import FastModel
-from sd_runner.loops.dominance import loop_scores
-from sd_runner.loops.graph import CausalGraph, value_ranges
+from sd_runner.feedback.dominance import loop_scores
+from sd_runner.feedback.graph import CausalGraph, value_ranges
 
 
 def scored(tmp_path, equations):
@@ -63,7 +63,7 @@ def test_two_loops_through_one_stock_score_as_worked_out_by_hand(tmp_path):
 
 
 def test_dominant_periods_follow_the_inflection_window_by_window(tmp_path):
-    from sd_runner.loops.dominance import dominant_periods
+    from sd_runner.feedback.dominance import dominant_periods
 
     model = FastModel(write_model(tmp_path, LOGISTIC))
     loops = CausalGraph(model.path, value_ranges(model.run())).loops()
@@ -89,8 +89,8 @@ def test_loop_scores_agree_whichever_engine_runs_the_model():
     from numerics import RELATIVE_SCORE_ATOL, SCORE_ATOL_PER_LOOP_MAX
 
     from sd_runner import api as runner
+    from sd_runner.feedback.dominance import dominant_periods
     from sd_runner.inputs.scenarios import scenario_params
-    from sd_runner.loops.dominance import dominant_periods
 
     fast = runner.bundled_model("fast")
     loops = runner.loop_inventory().loops

@@ -10,9 +10,9 @@ from toy_models import write_model
 from sd_runner import resources
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
+from sd_runner.feedback.graph import CausalGraph, load_loop_names, loop_id
+from sd_runner.feedback.knockouts import KnockoutModel, bundled_knockouts, knockout_check
 from sd_runner.inputs.scenarios import scenario_params
-from sd_runner.loops.graph import CausalGraph, load_loop_names, loop_id
-from sd_runner.loops.knockouts import KnockoutModel, bundled_knockouts, knockout_check
 from sd_runner.reports import knockout_doc
 from sd_runner.validation.checks import CheckResult
 

@@ -7,9 +7,9 @@ import pytest
 from toy_models import ARMS_RACE, write_model
 
 from sd_runner.engine import FastModel
-from sd_runner.loops.discovery import strongest_path_loops
-from sd_runner.loops.dominance import loop_scores
-from sd_runner.loops.graph import CausalGraph, TooManyLoops, value_ranges
+from sd_runner.feedback.discovery import strongest_path_loops
+from sd_runner.feedback.dominance import loop_scores
+from sd_runner.feedback.graph import CausalGraph, TooManyLoops, value_ranges
 
 
 def _peak_relative_scores(model, loops, params=None):
@@ -51,7 +51,7 @@ def test_on_our_model_it_finds_every_loop_that_ever_passes_a_tenth_of_a_percent(
 
 def test_too_many_loops_to_enumerate_falls_back_to_the_search(monkeypatch):
     from sd_runner import api as runner
-    from sd_runner.loops import graph as loops
+    from sd_runner.feedback import graph as loops
 
     with pytest.raises(TooManyLoops, match="more than 10 feedback loops"):
         CausalGraph(runner.bundled_model().path).loops(max_loops=10)

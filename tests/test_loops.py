@@ -6,7 +6,7 @@ import pytest
 from conftest import REPO
 from toy_models import GOAL, LOGISTIC, write_model
 
-from sd_runner.loops.graph import CausalGraph, loop_id, value_ranges
+from sd_runner.feedback.graph import CausalGraph, loop_id, value_ranges
 
 
 def test_goal_seeking_stock_has_one_balancing_loop(tmp_path):
@@ -100,7 +100,7 @@ def test_the_model_contains_the_papers_loops_with_their_polarities(inventory):
 
 
 def test_every_named_loop_is_a_loop_of_the_model(inventory):
-    from sd_runner.loops.graph import load_loop_names, named_loops
+    from sd_runner.feedback.graph import load_loop_names, named_loops
 
     _, loops = inventory
     names = load_loop_names(REPO / "models" / "loops.toml")
@@ -115,7 +115,7 @@ def test_every_named_loop_is_a_loop_of_the_model(inventory):
 
 def test_a_renamed_variable_breaks_the_names_not_the_report(inventory, tmp_path):
     from sd_runner.errors import InputError
-    from sd_runner.loops.graph import load_loop_names, named_loops
+    from sd_runner.feedback.graph import load_loop_names, named_loops
 
     _, loops = inventory
     text = (REPO / "models" / "loops.toml").read_text(encoding="utf-8")

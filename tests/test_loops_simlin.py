@@ -7,7 +7,7 @@ import warnings
 import pytest
 from conftest import REPO
 
-from sd_runner.loops.graph import CausalGraph, _canonical, value_ranges
+from sd_runner.feedback.graph import CausalGraph, _canonical, value_ranges
 
 simlin = pytest.importorskip("simlin")
 
@@ -87,7 +87,7 @@ def test_relative_loop_scores_equal_simlins_on_textbook_models(tmp_path):
     from toy_models import GOAL, LOGISTIC, TWO_LOOPS, write_model
 
     from sd_runner.engine import FastModel
-    from sd_runner.loops.dominance import loop_scores
+    from sd_runner.feedback.dominance import loop_scores
 
     for number, equations in enumerate((GOAL, LOGISTIC, TWO_LOOPS)):
         folder = tmp_path / str(number)
@@ -116,7 +116,7 @@ def test_relative_loop_scores_equal_simlins_on_our_model_cluster_by_cluster():
     import numpy as np
 
     from sd_runner import api as runner
-    from sd_runner.loops.dominance import loop_scores
+    from sd_runner.feedback.dominance import loop_scores
 
     model = runner.bundled_model("fast", runner.UNCALIBRATED)
     loops = runner.loop_inventory(runner.UNCALIBRATED).loops

@@ -231,7 +231,7 @@ def test_missing_outcome_column_is_an_input_error(comparison):
 def test_the_model_section_describes_every_named_loop(report):
     """The loops come from models/loops.toml, whose names the loop tests check against the
     model's equations; the report shows each with its code, identifier and path."""
-    from sd_runner.loops.graph import load_loop_names, loop_id
+    from sd_runner.feedback.graph import load_loop_names, loop_id
 
     section = report[report.index('<section id="model">'):]
     for entry in load_loop_names(resources.loop_names_path()):

@@ -278,7 +278,7 @@ def test_a_run_of_too_many_steps_is_refused_before_its_time_axis_is_built(model,
 
 
 def test_a_tiny_loop_window_is_refused_by_the_dominance_analysis_too(model):
-    from sd_runner.loops.dominance import dominant_periods, loop_scores
+    from sd_runner.feedback.dominance import dominant_periods, loop_scores
 
     scores = loop_scores(model, runner.loop_inventory().loops[:3])
     with pytest.raises(ArgumentError, match="window=1e-300"):

@@ -23,11 +23,11 @@ from sd_runner.calibration.config import check_against_model, load_config
 from sd_runner.calibration.fitfile import read_fit
 from sd_runner.cli import cli
 from sd_runner.errors import InputError
+from sd_runner.feedback.graph import load_loop_names
 from sd_runner.inputs.factors import load_factors
 from sd_runner.inputs.levers import load_levers
 from sd_runner.inputs.observations import load_observations
 from sd_runner.inputs.scenarios import load_scenario
-from sd_runner.loops.graph import load_loop_names
 
 BOM = "\ufeff"
 

@@ -9,8 +9,8 @@ value, and every reference to ``source`` in ``target``'s equation replaced by
 the syntax PySD parsed, and the compiler turns it into one kernel in which every cut is a
 constant of the run. With every switch off the variant computes what the model computes.
 
-References are matched as :class:`sd_runner.loops.graph.CausalGraph` matches them (the fields of
-:data:`~sd_runner.loops.graph.CHILD_FIELDS`, never inside ``INITIAL``, only a stock's flows), so
+References are matched as :class:`sd_runner.feedback.graph.CausalGraph` matches them (the fields of
+:data:`~sd_runner.feedback.graph.CHILD_FIELDS`, never inside ``INITIAL``, only a stock's flows), so
 a link is cut exactly where the graph draws it.
 """
 
@@ -25,7 +25,7 @@ from pysd.translators.structures import abstract_model as am
 
 from sd_runner.engine.compiler import CompiledModel, compile_abstract
 from sd_runner.errors import InputError
-from sd_runner.loops.graph import CHILD_FIELDS
+from sd_runner.feedback.graph import CHILD_FIELDS
 from sd_runner.model.mdl_text import abstract_model, clean_name
 
 #: Names of the added elements; a model that already uses them is refused.
@@ -43,7 +43,7 @@ class CutVariant:
 
 def compile_with_cuts(mdl: str | Path, links: list[tuple[str, str]]) -> CutVariant:
     """Compile ``mdl`` with a switch for each link ``(source, target)`` (Vensim names, as
-    :class:`~sd_runner.loops.graph.CausalGraph` spells them).
+    :class:`~sd_runner.feedback.graph.CausalGraph` spells them).
 
     Raises
     ------

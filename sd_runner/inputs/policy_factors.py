@@ -163,7 +163,7 @@ def lever_unit_costs(model: FastModel, levers: dict[str, Lever]) -> tuple[str, .
 
 @functools.lru_cache(maxsize=4)
 def _unit_costs(mdl: str, _digest: str, settings: frozenset[str]) -> tuple[str, ...]:
-    from sd_runner.loops.graph import CausalGraph
+    from sd_runner.feedback.graph import CausalGraph
 
     entries = {clean_name(e.name): e for e in read_mdl(mdl)}
     graph = CausalGraph(mdl).graph

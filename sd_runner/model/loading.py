@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import hashlib
 import math
@@ -141,6 +142,7 @@ class SDModel:
             if info.kind == "Constant"
         }
         self._base: dict[str, xr.DataArray | float] = {}  # set by set_parameters
+        self._frozen = False  # a model shared by every caller refuses set_parameters
         clock = self._pysd.time
         self._controls = {
             "INITIAL TIME": float(clock.initial_time()), "FINAL TIME": float(clock.final_time()),
@@ -201,12 +203,27 @@ class SDModel:
         value = self._defaults[self.variable(name).name]
         return value.copy() if isinstance(value, xr.DataArray) else value
 
+    def freeze(self) -> None:
+        """Refuse :meth:`set_parameters` from now on: the model is shared."""
+        self._frozen = True
+
+    def copy(self) -> SDModel:
+        """A model of one's own: the same equations and parameter values, whose
+        :meth:`set_parameters` changes no other copy."""
+        twin = copy.copy(self)
+        twin._defaults, twin._base, twin._frozen = dict(self._defaults), dict(self._base), False
+        return twin
+
     def set_parameters(self, assignments: dict[str, float]) -> None:
         """Make ``assignments`` the values every later run starts from (a calibrated set).
 
         Keys are Vensim names of constants, ``"Name"`` (every element) or
         ``"Name[Element]"``; values are in the model's units.
         """
+        if self._frozen:
+            raise InputError("this model is shared by every caller and cannot be changed; "
+                             "take a model of your own with sd_runner.load_model() or its "
+                             "copy()")
         for key, value in sorted(assignments.items(), key=lambda item: "[" in item[0]):
             base, _, rest = key.partition("[")
             try:

@@ -508,7 +508,7 @@ def _number(value: object) -> str:
 
 
 def _model_section() -> str:
-    from sd_runner.loops.graph import code_order, load_loop_names, loop_id
+    from sd_runner.feedback.graph import code_order, load_loop_names, loop_id
 
     sectors = "".join(
         f"<dt><strong>{_text(name)}</strong></dt><dd>{_text(text)}</dd>" for name, text in SECTORS

@@ -4,7 +4,7 @@ Run ``python -m sd_runner.reports.knockout_doc models/README.md`` after changing
 calibration, the levers or ``models/loops.toml`` to refresh the tables between the
 ``<!-- knockouts:start -->`` and ``<!-- knockouts:end -->`` markers; ``--check`` only reports
 whether they are current (the test suite runs the same check). It runs the calibrated model
-with every named loop cut in turn (:mod:`sd_runner.loops.knockouts`).
+with every named loop cut in turn (:mod:`sd_runner.feedback.knockouts`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sd_runner.loops.knockouts import (
+from sd_runner.feedback.knockouts import (
     KnockoutModel,
     bundled_knockouts,
     capture_table,

@@ -12,7 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from sd_runner.loops.graph import code_order
+from sd_runner.feedback.graph import code_order
 from sd_runner.model.mdl_text import MdlEntry, read_mdl, split_top_level, stock_flows
 
 START = "<!-- generated:start -->"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sd_runner.loops.comparison import LoopComparison
+from sd_runner.feedback.comparison import LoopComparison
 from sd_runner.simulate.simulation import BETTER, KEY_OUTCOMES, TOTAL, TOTALLED, ScenarioRun
 from sd_runner.uncertainty.comparison import UncertainComparison
 

@@ -28,8 +28,8 @@ import numpy as np
 
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError, RunError
+from sd_runner.feedback.graph import Loop
 from sd_runner.inputs import limits
-from sd_runner.loops.graph import Loop
 from sd_runner.model.loading import SDModel
 
 _SLOT = re.compile(r"^x\[(\d+)\]$")

@@ -1,7 +1,7 @@
 """Strongest-path loop discovery, for models with too many loops to enumerate.
 
 The heuristic of Eberlein and Schoenberg (2020, "Finding the loops that matter"): at each
-TIME STEP, every link's score is computed (:class:`~sd_runner.loops.dominance.LinkScores`) and,
+TIME STEP, every link's score is computed (:class:`~sd_runner.feedback.dominance.LinkScores`) and,
 from a starting variable, a depth-first search follows outgoing links strongest first,
 multiplying ``|link score|`` as it goes. A variable reached with a smaller product than it was
 reached with before, from the same start, is not explored again (the pruning that makes the
@@ -26,8 +26,8 @@ import numpy as np
 
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
-from sd_runner.loops.dominance import LinkScores
-from sd_runner.loops.graph import CausalGraph, Loop
+from sd_runner.feedback.dominance import LinkScores
+from sd_runner.feedback.graph import CausalGraph, Loop
 from sd_runner.model.loading import SDModel
 
 #: Time steps searched at most; a longer run is searched at evenly spaced steps.

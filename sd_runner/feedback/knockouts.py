@@ -23,8 +23,8 @@ import pandas as pd
 from sd_runner.engine.cuts import compile_with_cuts
 from sd_runner.engine.fast import FastModel, Kernel
 from sd_runner.errors import InputError
+from sd_runner.feedback.graph import CausalGraph, Loop, LoopName, code_order, loop_id
 from sd_runner.inputs.scenarios import Scenario, scenario_params
-from sd_runner.loops.graph import CausalGraph, Loop, LoopName, code_order, loop_id
 from sd_runner.model.breaches import Breach, first_breaches
 from sd_runner.model.mdl_text import clean_name
 from sd_runner.simulate.lever_matrix import BASELINE, lever_matrix
@@ -155,7 +155,7 @@ def bundled_knockouts(fit: str = "calibrated") -> KnockoutModel:
     every named loop of ``models/loops.toml`` cuttable."""
     from sd_runner import api as runner
     from sd_runner import resources
-    from sd_runner.loops.graph import load_loop_names
+    from sd_runner.feedback.graph import load_loop_names
 
     return KnockoutModel(runner.bundled_model("fast", fit),
                          load_loop_names(resources.loop_names_path()))

@@ -304,7 +304,7 @@ class CausalGraph:
         ------
         TooManyLoops
             When there are more than ``max_loops``: enumerating them all would not end, and
-            :func:`sd_runner.loops.discovery.strongest_path_loops` finds the ones that matter.
+            :func:`sd_runner.feedback.discovery.strongest_path_loops` finds the ones that matter.
         """
         import networkx as nx
 
@@ -416,7 +416,7 @@ class LoopName:
     variables: tuple[str, ...]
     description: str
     #: The link ``(source, target)`` that a knockout of the loop cuts
-    #: (:mod:`sd_runner.loops.knockouts`).
+    #: (:mod:`sd_runner.feedback.knockouts`).
     cut: tuple[str, str] | None = None
     #: The stock this loop keeps within its declared range: a knockout of the loop must let
     #: it leave the range (a first-order adjustment cut becomes a pure integrator).

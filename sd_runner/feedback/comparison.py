@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from sd_runner.engine.fast import FastModel
+from sd_runner.feedback.dominance import DominantPeriod, LoopScores, dominant_periods, loop_scores
+from sd_runner.feedback.graph import Loop
 from sd_runner.inputs.scenarios import Scenario, scenario_params
-from sd_runner.loops.dominance import DominantPeriod, LoopScores, dominant_periods, loop_scores
-from sd_runner.loops.graph import Loop
 from sd_runner.model.loading import SDModel
 
 #: Default width, in years, of the windows dominance is judged over.
