@@ -1,0 +1,40 @@
+"""The public API: names exported from sd_runner, and models of one's own."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import sd_runner
+from sd_runner.errors import InputError
+
+
+def test_import_sd_runner_loads_neither_pysd_nor_numba():
+    code = ("import sys, sd_runner; sd_runner.__version__; "
+            "print(sorted(m for m in ('numba', 'pysd', 'sd_runner.api') if m in sys.modules))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert shown == "[]"
+
+
+def test_every_public_name_resolves():
+    for name in sd_runner.__all__:
+        assert getattr(sd_runner, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'bundled_model'"):
+        sd_runner.bundled_model  # noqa: B018 - internal, not exported
+
+
+def test_load_model_gives_a_model_of_ones_own(model):
+    mine = sd_runner.load_model()
+    before = model.default_value("Buyer Squeeze Strength")
+    mine.set_parameters({"Buyer Squeeze Strength": 0.2})
+    assert mine.default_value("Buyer Squeeze Strength") == 0.2
+    assert model.default_value("Buyer Squeeze Strength") == before
+    assert sd_runner.load_model().default_value("Buyer Squeeze Strength") == before
+
+
+def test_the_shared_model_refuses_to_change(model):
+    with pytest.raises(InputError, match="shared by every caller"):
+        model.set_parameters({"Buyer Squeeze Strength": 0.2})
