@@ -78,6 +78,16 @@ def load_model(engine: str = "fast", fit: str = CALIBRATED) -> SDModel:
     return bundled_model(engine, fit).copy()
 
 
+@functools.lru_cache(maxsize=2)
+def bundled_knockouts(fit: str = CALIBRATED):
+    """The bundled model (``fit`` as :func:`bundled_model` takes it) with every named loop of
+    ``models/loops.toml`` cuttable (:class:`sd_runner.feedback.knockouts.KnockoutModel`)."""
+    from sd_runner.feedback.graph import load_loop_names
+    from sd_runner.feedback.knockouts import KnockoutModel
+
+    return KnockoutModel(bundled_model("fast", fit), load_loop_names(resources.loop_names_path()))
+
+
 @functools.lru_cache(maxsize=1)
 def bundled_levers() -> dict[str, Lever]:
     """The bundled lever definitions."""
@@ -287,8 +297,7 @@ def calibrate(config_path: str | None, data_path, method: str | None,
     :class:`~sd_runner.calibration.calibrate.Calibration`.
     """
     from sd_runner.calibration.calibrate import calibrate as run_calibration
-    from sd_runner.calibration.config import check_against_model, load_config
-    from sd_runner.calibration.optimize import METHODS
+    from sd_runner.calibration.config import METHODS, check_against_model, load_config
     from sd_runner.inputs.observations import load_observation_files
 
     if method is not None and method not in METHODS:
@@ -474,7 +483,7 @@ def check_model(fit: str = CALIBRATED, checks_path: str | None = None):
     (the bundled ``checks.toml`` by default) on the lever matrix and the bundled scenarios,
     with named loops cut where an assertion says so, and the knockout of every named loop."""
     from sd_runner.feedback.graph import load_loop_names
-    from sd_runner.feedback.knockouts import bundled_knockouts, knockout_check
+    from sd_runner.feedback.knockouts import knockout_check
     from sd_runner.simulate.lever_matrix import lever_matrix
     from sd_runner.validation.assertions import RunSource, load_assertions, run_assertions
     from sd_runner.validation.checks import (

@@ -8,12 +8,13 @@ from conftest import REPO
 from toy_models import write_model
 
 from sd_runner import resources
+from sd_runner.api import bundled_knockouts
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
+from sd_runner.feedback import knockout_doc
 from sd_runner.feedback.graph import CausalGraph, load_loop_names, loop_id
-from sd_runner.feedback.knockouts import KnockoutModel, bundled_knockouts, knockout_check
+from sd_runner.feedback.knockouts import KnockoutModel, knockout_check
 from sd_runner.inputs.scenarios import scenario_params
-from sd_runner.reports import knockout_doc
 from sd_runner.validation.checks import CheckResult
 
 GROWTH = """
@@ -150,4 +151,4 @@ def test_a_declared_range_keeper_must_leave_the_range_and_an_undeclared_one_fail
 
 def test_readme_knockout_tables_are_current(knockouts):
     current, refreshed = knockout_doc.refresh(REPO / "models" / "README.md", knockouts)
-    assert current == refreshed, "run: python -m sd_runner.reports.knockout_doc models/README.md"
+    assert current == refreshed, "run: python -m sd_runner.feedback.knockout_doc models/README.md"

@@ -17,6 +17,9 @@ from sd_runner.inputs.observations import DEFAULT_REGION, Observation
 from sd_runner.inputs.tomlfile import TomlFile
 from sd_runner.model.constant_names import first_overlap
 
+#: The optimisers :mod:`sd_runner.calibration.optimize` offers (settings name one).
+METHODS = ("least-squares", "differential-evolution")
+
 KINDS = ("flow", "ratio", "growth")
 SCALES = ("log", "linear")
 #: ``target``: in the payoff; ``check``: simulated and reported, not in the payoff;
@@ -228,8 +231,6 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
         raise source.error("sample_size", f"sample_size {sample_size} is more than the {kept} "
                            "draws the MCMC keeps ((mcmc_steps - mcmc_burn) // mcmc_thin * "
                            f"mcmc_walkers); give at most {kept}", "uncertainty")
-    from sd_runner.calibration.optimize import METHODS
-
     method = source.text_field(fit.get("method", "least-squares"), "method", "method")
     if method not in METHODS:
         raise source.error("method", f"unknown method {method!r}; use one of "

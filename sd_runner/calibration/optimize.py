@@ -24,8 +24,6 @@ from scipy.stats import qmc
 
 from sd_runner.calibration.problem import CalibrationProblem
 
-METHODS = ("least-squares", "differential-evolution")
-
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -113,7 +111,8 @@ def least_squares_from(problem: CalibrationProblem, start: np.ndarray, max_evalu
 def fit(problem: CalibrationProblem, method: str, seed: int, starts: int,
         max_evaluations: int, progress: Progress = _no_progress,
         generations: int = 100) -> Optimum:
-    """Minimise the chi-square of ``problem`` with ``method`` (see :data:`METHODS`).
+    """Minimise the chi-square of ``problem`` with ``method`` (one of
+    :data:`sd_runner.calibration.config.METHODS`).
 
     ``starts`` and ``max_evaluations`` (iterations per least-squares search) apply to
     least squares, ``generations`` to differential evolution.

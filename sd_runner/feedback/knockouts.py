@@ -149,25 +149,13 @@ class KnockoutModel:
                 if loop_id(self.names[code].variables) in ids]
 
 
-@functools.lru_cache(maxsize=2)
-def bundled_knockouts(fit: str = "calibrated") -> KnockoutModel:
-    """The bundled model (``fit`` as :func:`sd_runner.api.bundled_model` takes it) with
-    every named loop of ``models/loops.toml`` cuttable."""
-    from sd_runner import api as runner
-    from sd_runner import resources
-    from sd_runner.feedback.graph import load_loop_names
-
-    return KnockoutModel(runner.bundled_model("fast", fit),
-                         load_loop_names(resources.loop_names_path()))
-
-
 def knockout_scenarios(model: FastModel) -> list[Scenario]:
     """The baseline, every lever of the lever matrix at its full programme, and the bundled
     combined strategy."""
-    from sd_runner import api as runner
+    from sd_runner.inputs.levers import load_levers
     from sd_runner.inputs.scenarios import load_scenario
 
-    levers = runner.bundled_levers()
+    levers = load_levers()
     members = [m.scenario for m in lever_matrix(levers)
                if m.lever == BASELINE or (m.lever != "all" and m.level == 1.0)]
     return [*members, load_scenario(COMBINED, levers, model)]

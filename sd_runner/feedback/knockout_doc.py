@@ -1,6 +1,6 @@
 """Generate the loop-knockout tables of ``models/README.md``.
 
-Run ``python -m sd_runner.reports.knockout_doc models/README.md`` after changing the model, its
+Run ``python -m sd_runner.feedback.knockout_doc models/README.md`` after changing the model, its
 calibration, the levers or ``models/loops.toml`` to refresh the tables between the
 ``<!-- knockouts:start -->`` and ``<!-- knockouts:end -->`` markers; ``--check`` only reports
 whether they are current (the test suite runs the same check). It runs the calibrated model
@@ -17,7 +17,6 @@ import pandas as pd
 
 from sd_runner.feedback.knockouts import (
     KnockoutModel,
-    bundled_knockouts,
     capture_table,
     cut_breaches,
     knockout_scenarios,
@@ -147,11 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     check = "--check" in args
     args = [a for a in args if a != "--check"]
     readme = Path(args[0]) if args else Path("models/README.md")
-    current, refreshed = refresh(readme, bundled_knockouts())
+    from sd_runner import api
+
+    current, refreshed = refresh(readme, api.bundled_knockouts())
     if check:
         if current != refreshed:
             print(f"{readme}: knockout tables are out of date; run "
-                  f"python -m sd_runner.reports.knockout_doc {readme}")
+                  f"python -m sd_runner.feedback.knockout_doc {readme}")
             return 1
         return 0
     write_text(readme, refreshed, "README")
