@@ -561,7 +561,7 @@ BUNDLED_TARGETS = [
 
 def _bundled_state() -> dict[str, int]:
     folders = [runner.resources.bundled_dir(), runner.resources.calibration_dir(),
-               Path(output.__file__).parent]
+               Path(runner.resources.__file__).parent]
     return {str(path): path.stat().st_mtime_ns for folder in folders
             for path in [folder, *folder.rglob("*")] if "__pycache__" not in path.parts}
 
@@ -571,7 +571,7 @@ def _bundled_state() -> dict[str, int]:
 def test_no_output_goes_into_the_bundled_inputs(nothing_runs, kind, args):
     places = {"{models}": str(runner.resources.bundled_dir()),
               "{calibration}": str(runner.resources.calibration_dir()),
-              "{package}": str(Path(output.__file__).parent)}
+              "{package}": str(Path(runner.resources.__file__).parent)}
     line = list(args)
     for mark, place in places.items():
         line[-1] = line[-1].replace(mark, place)
