@@ -104,21 +104,18 @@ def test_each_cut_is_a_link_of_its_loop_on_the_fewest_other_named_loops():
                                                     for link in named[entry.code]), entry.code
 
 
-def test_a_cut_that_is_not_a_link_of_its_loop_is_refused(tmp_path):
+@pytest.mark.parametrize("old, new, message", [
+    ('cut = ["Buyer Dependence", "Buyer Specific Investment"]',
+     'cut = ["Buyer Dependence", "Asset Specificity"]',
+     "loop R1: cut must be two consecutive variables"),
+    ('keeps_in_range = "Buyer Dependence"', 'keeps_in_range = "Asset Specificity"',
+     "loop B3: keeps_in_range must be one of the loop's"),
+])
+def test_a_cut_or_range_keeper_outside_its_loop_is_refused(tmp_path, old, new, message):
     text = (REPO / "models" / "loops.toml").read_text(encoding="utf-8")
     path = tmp_path / "loops.toml"
-    path.write_text(text.replace('cut = ["Buyer Dependence", "Buyer Specific Investment"]',
-                                 'cut = ["Buyer Dependence", "Asset Specificity"]'), "utf-8")
-    with pytest.raises(InputError, match="loop R1: cut must be two consecutive variables"):
-        load_loop_names(path)
-
-
-def test_a_range_keeper_that_is_not_a_variable_of_its_loop_is_refused(tmp_path):
-    text = (REPO / "models" / "loops.toml").read_text(encoding="utf-8")
-    path = tmp_path / "loops.toml"
-    path.write_text(text.replace('keeps_in_range = "Buyer Dependence"',
-                                 'keeps_in_range = "Asset Specificity"'), "utf-8")
-    with pytest.raises(InputError, match="loop B3: keeps_in_range must be one of the loop's"):
+    path.write_text(text.replace(old, new), "utf-8")
+    with pytest.raises(InputError, match=message):
         load_loop_names(path)
 
 

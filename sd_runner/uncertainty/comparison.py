@@ -221,12 +221,21 @@ def _band(values: np.ndarray, excluded: dict) -> np.ndarray:
 
 
 def _refuse_too_many(excluded: dict[int, ExcludedSet], total: int) -> None:
+    refuse_too_many(excluded, total, f"--uncertainty {total}", "of the parameter sets", "set",
+                    "the bounds the sets are drawn from (the factors file or the calibration "
+                    "settings)")
+
+
+def refuse_too_many(excluded: dict[int, ExcludedSet], total: int, option: str, counted: str,
+                    one: str, bounds: str) -> None:
+    """Refuse an ensemble in which more than :data:`MAX_EXCLUDED_SHARE` of the ``total``
+    members leave a declared range, naming ``option``, the first breach and the ``bounds``
+    to narrow (``counted``: how the members are counted, ``one``: what one is called)."""
     if len(excluded) <= MAX_EXCLUDED_SHARE * total:
         return
     first = excluded[min(excluded)]
     raise InputError(
-        f"--uncertainty {total}: {len(excluded)} of the parameter sets "
-        f"({len(excluded) / total:.0%}) drive a variable out of its declared range, more than "
-        f"the {MAX_EXCLUDED_SHARE:.0%} that may be left out; the first, set "
-        f"{first.breach.member} in {first.scenario}: {first.breach.describe()}; narrow the "
-        "bounds the sets are drawn from (the factors file or the calibration settings)")
+        f"{option}: {len(excluded)} {counted} ({len(excluded) / total:.0%}) drive a variable "
+        f"out of its declared range, more than the {MAX_EXCLUDED_SHARE:.0%} that may be left "
+        f"out; the first, {one} {first.breach.member} in {first.scenario}: "
+        f"{first.breach.describe()}; narrow {bounds}")

@@ -22,13 +22,16 @@ import pandas as pd
 
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.engine.fast import FastModel
-from sd_runner.errors import InputError
 from sd_runner.inputs.levers import Lever
 from sd_runner.inputs.policy_factors import PolicyFactors
 from sd_runner.model.constant_names import overlap
 from sd_runner.simulate.lever_matrix import BASELINE, lever_matrix, run_matrix
 from sd_runner.simulate.simulation import BETTER, FRACTIONS, TOTAL
-from sd_runner.uncertainty.comparison import EFFECT_YEAR, MAX_EXCLUDED_SHARE, ExcludedSet
+from sd_runner.uncertainty.comparison import (
+    EFFECT_YEAR,
+    ExcludedSet,
+    refuse_too_many,
+)
 from sd_runner.uncertainty.parameter_sets import ParameterSets
 
 #: The outcomes the levers are ranked by.
@@ -220,7 +223,8 @@ def lever_ranks(model: FastModel, levers: dict[str, Lever], factors: PolicyFacto
         member = breach.member % members
         excluded.setdefault(member, ExcludedSet(scenarios[breach.member // members],
                                                 dataclasses.replace(breach, member=member)))
-    _refuse_too_many(excluded, members)
+    refuse_too_many(excluded, members, f"--members {members}", "members", "member",
+                    "the bounds of the factors files")
     kept = np.ones(members, dtype=bool)
     kept[list(excluded)] = False
     effects = final[1:, kept] - final[0, kept]
@@ -254,15 +258,7 @@ def _named(label: str, names) -> bool:
     return any(overlap(label, name) for name in names)
 
 
-def _refuse_too_many(excluded: dict[int, ExcludedSet], members: int) -> None:
-    if len(excluded) <= MAX_EXCLUDED_SHARE * members:
-        return
-    first = excluded[min(excluded)]
-    raise InputError(
-        f"--members {members}: {len(excluded)} members ({len(excluded) / members:.0%}) drive "
-        f"a variable out of its declared range, more than the {MAX_EXCLUDED_SHARE:.0%} that "
-        f"may be left out; the first, member {first.breach.member} in {first.scenario}: "
-        f"{first.breach.describe()}; narrow the bounds of the factors files")
+
 
 
 def _in_cluster(effects: np.ndarray, outcome: str, cluster: int) -> np.ndarray:
