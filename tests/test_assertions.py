@@ -153,6 +153,7 @@ def test_the_turn_is_found_where_the_analytic_solution_has_it(toy, tmp_path):
     ('expect = "grows"', "unknown expect 'grows'"),
     ('expect = "within"', "within needs bounds"),
     ('expect = "rises"\nscenario = "own-brand@1"', "matches none of: baseline"),
+    ('expect = "rises"\nscenario = 3', "scenario must be a name or pattern, or a list"),
     ('expect = "rises"\nwindow = [0, 20]', "outside the simulation (0-10)"),
     ('expect = "rises"\nwindow = [5, 1]', "is reversed"),
     ('expect = "rises"\nclusters = ["East"]', "has no element 'East'"),

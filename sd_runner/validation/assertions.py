@@ -224,6 +224,8 @@ def load_assertions(path: str | Path, *, variables: dict[str, tuple[str, ...]],
 
 def _assertion(source, table, by_name, variables, scenario_names, loop_codes, time_range,
                constants) -> Assertion:
+    # One pass over the table, field by field in the order of the file's header, each field
+    # checked where it is read so that its error points at its line: long, but flat.
     if not isinstance(table, dict) or "id" not in table:
         raise InputError(f"{source.path}: every [[assertion]] needs an id")
     ident = source.text_field(table["id"], "id", "id")
@@ -239,6 +241,14 @@ def _assertion(source, table, by_name, variables, scenario_names, loop_codes, ti
             return default
         return source.text_field(table[key], key, key, here).strip()
 
+    def listed(key: str, default, what: str) -> list[str]:
+        value = table.get(key, default)
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not value or not all(
+                isinstance(v, str) for v in value):
+            raise error(key, f"{key} must be {what}")
+        return value
+
     def pair(key: str) -> tuple[float, float]:
         value = table[key]
         if not isinstance(value, list) or len(value) != 2:
@@ -253,21 +263,13 @@ def _assertion(source, table, by_name, variables, scenario_names, loop_codes, ti
     expect = text("expect")
     if expect not in KINDS:
         raise error("expect", f"unknown expect {expect!r}; use one of {', '.join(KINDS)}")
-    scenarios = table.get("scenario", BASELINE)
-    scenarios = [scenarios] if isinstance(scenarios, str) else scenarios
-    if not isinstance(scenarios, list) or not scenarios or not all(
-            isinstance(p, str) for p in scenarios):
-        raise error("scenario", "scenario must be a name or pattern, or a list of them")
+    scenarios = listed("scenario", BASELINE, "a name or pattern, or a list of them")
     for pattern in scenarios:
         if not any(fnmatch.fnmatchcase(name, pattern) for name in scenario_names):
             raise error("scenario", f"scenario {pattern!r} matches none of: "
                         f"{', '.join(scenario_names)}")
-    names = table.get("variable")
-    names = [names] if isinstance(names, str) else names
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise error("variable", "variable must be a name or a list of names")
     resolved = []
-    for name in names:
+    for name in listed("variable", None, "a name or a list of names"):
         if name.strip().casefold() not in by_name:
             raise error("variable", f"{name!r} is not a variable of the model")
         resolved.append(by_name[name.strip().casefold()])
