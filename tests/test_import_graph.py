@@ -125,9 +125,10 @@ def _reaching(graph: nx.DiGraph, sources, forbidden) -> list[str]:
     found = []
     for source in sorted(sources):
         paths = nx.single_source_shortest_path(graph, source)
-        bad = sorted((len(p), m) for m, p in paths.items() if _within(m, forbidden))
+        # The shortest path, naming the module rather than its package where both are as near.
+        bad = sorted((len(p), -len(m), m) for m, p in paths.items() if _within(m, forbidden))
         if bad:
-            found.append(_path_text(graph, paths[bad[0][1]]))
+            found.append(_path_text(graph, paths[bad[0][2]]))
     return found
 
 
