@@ -21,8 +21,10 @@ from sd_runner.inputs.scenarios import (
     scenario_params,
 )
 from sd_runner.model.loading import SDModel
-from sd_runner.simulate.comparison import Comparison, compare_runs
-from sd_runner.simulate.simulation import KEY_OUTCOMES, ScenarioRun, run_scenario
+from sd_runner.results.outcomes import KEY_OUTCOMES
+from sd_runner.results.runs import Comparison, ScenarioRun
+from sd_runner.simulate.comparison import compare_runs
+from sd_runner.simulate.simulation import run_scenario
 
 REFERENCE = "baseline"
 
@@ -111,6 +113,14 @@ def fit_label(fit: str) -> str:
     return {CALIBRATED: "calibrated", UNCALIBRATED: "uncalibrated"}.get(fit, f"fit {fit}")
 
 
+def report_provenance(fit: str = CALIBRATED) -> str:
+    """What a report's header says produced it: the version, the model file and its hash, and
+    the parameters."""
+    model = bundled_model(fit=fit)
+    return (f"sd-runner {__version__}, model {model.path.name} (sha256 "
+            f"{model.file_sha256[:12]}), {fit_label(fit)} parameters")
+
+
 def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
             fit: str = CALIBRATED, loops: bool = False,
             loop_window: float = DEFAULT_WINDOW, uncertainty: int | None = None,
@@ -154,7 +164,11 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
                  f"{fit_label(fit)})")
         runs.append(run_scenario(bundled_model(engine, fit), s))
     clusters = bundled_model(engine, fit).subscripts["Cluster"]
-    comparison = compare_runs(runs, clusters, KEY_OUTCOMES)
+    from sd_runner.feedback.graph import load_loop_names
+
+    # The report describes the named loops whether or not they are scored.
+    comparison = dataclasses.replace(compare_runs(runs, clusters, KEY_OUTCOMES), named_loops=tuple(
+        load_loop_names(resources.loop_names_path())))
     if sets is not None:
         from sd_runner.uncertainty.comparison import compare_uncertain
 
@@ -440,9 +454,10 @@ def lever_ranks(members: int, seed: int = DEFAULT_SEED, with_assumed: bool = Fal
 
     from sd_runner.engine.ensemble import PARALLEL_FROM, check_scheduler_answers
     from sd_runner.inputs.policy_factors import load_policy_factors
+    from sd_runner.results.uncertainty import ParameterSets
     from sd_runner.uncertainty.lever_ranks import RANKED
     from sd_runner.uncertainty.lever_ranks import lever_ranks as rank_levers
-    from sd_runner.uncertainty.parameter_sets import ParameterSets, with_factors
+    from sd_runner.uncertainty.parameter_sets import with_factors
 
     limits.check_count("members", members, "members")
     limits.check_seed("seed", seed)

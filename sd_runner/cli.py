@@ -302,7 +302,8 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
         output.write_files(out_dir, files, "--out")
         click.echo(f"wrote {len(files)} files to {out_dir}", err=True)
     if report:
-        output.write_text(report, formats.comparison_html(comparison, fit, manifest), "--report")
+        output.write_text(report, formats.comparison_html(
+            comparison, runner.report_provenance(fit), manifest), "--report")
         click.echo(f"wrote {report}", err=True)
     if as_json:
         click.echo(formats.comparison_json(comparison))
@@ -452,7 +453,8 @@ def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, f
         output.write_with_manifest(out_file, formats.sensitivity_csv(result), manifest, "--out")
         click.echo(f"wrote {out_file} and its manifest", err=True)
     if report:
-        output.write_text(report, formats.sensitivity_html(result, fit, manifest), "--report")
+        output.write_text(report, formats.sensitivity_html(
+            result, runner.report_provenance(fit), manifest), "--report")
         click.echo(f"wrote {report}", err=True)
     if not out_file and not report:
         click.echo(formats.sensitivity_summary(result))
@@ -500,7 +502,8 @@ def lever_ranks(members, seed, factors_path, with_assumed, with_posterior, out_f
                    f"leave a declared range (the first: {result.excluded[0].breach.describe()})",
                    err=True)
     if out_file:
-        from sd_runner.simulate.lever_matrix import BASELINE, lever_matrix
+        from sd_runner.results.matrix import BASELINE
+        from sd_runner.simulate.lever_matrix import lever_matrix
 
         levers = runner.bundled_levers()
         chosen = [m.scenario for m in lever_matrix(levers)

@@ -49,7 +49,7 @@ def pysd_runs():
     from concurrent.futures import ProcessPoolExecutor
 
     from sd_runner.inputs.scenarios import bundled_scenario_names
-    from sd_runner.simulate.simulation import ScenarioRun
+    from sd_runner.results.runs import ScenarioRun
 
     names = bundled_scenario_names()
     with ProcessPoolExecutor(max_workers=2,

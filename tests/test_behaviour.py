@@ -7,7 +7,8 @@ import pytest
 
 from sd_runner import api as runner
 from sd_runner.model.mdl_text import read_mdl
-from sd_runner.simulate.simulation import KEY_OUTCOMES, run_scenario
+from sd_runner.results.outcomes import KEY_OUTCOMES
+from sd_runner.simulate.simulation import run_scenario
 
 pytestmark = pytest.mark.slow
 

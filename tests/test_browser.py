@@ -70,7 +70,7 @@ def test_the_comparison_report_renders_every_chart_offline(browser, tmp_path):
     # One chart per key outcome, 5 loop figures (4 clusters and the province), and for each
     # outcome the uncertainty section shows, its bands and its ranking of effects.
     from sd_runner.reports.uncertainty import SHOWN
-    from sd_runner.simulate.simulation import KEY_OUTCOMES
+    from sd_runner.results.outcomes import KEY_OUTCOMES
 
     assert charts == len(KEY_OUTCOMES) + 5 + 2 * len(SHOWN) and drawn == charts
 

@@ -12,9 +12,10 @@ from sd_runner.api import bundled_knockouts
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
 from sd_runner.feedback import knockout_doc
-from sd_runner.feedback.graph import CausalGraph, load_loop_names, loop_id
+from sd_runner.feedback.graph import CausalGraph, load_loop_names
 from sd_runner.feedback.knockouts import KnockoutModel, knockout_check
 from sd_runner.inputs.scenarios import scenario_params
+from sd_runner.results.loops import loop_id
 from sd_runner.validation.checks import CheckResult
 
 GROWTH = """

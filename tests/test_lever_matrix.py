@@ -6,7 +6,8 @@ import numpy as np
 
 from sd_runner import api as runner
 from sd_runner.inputs.scenarios import scenario_params
-from sd_runner.simulate.lever_matrix import ALL_LEVELS, LEVELS, lever_matrix, run_matrix
+from sd_runner.results.matrix import ALL_LEVELS, LEVELS
+from sd_runner.simulate.lever_matrix import lever_matrix, run_matrix
 
 
 def test_the_matrix_holds_the_baseline_each_lever_at_each_level_and_all_together(levers):

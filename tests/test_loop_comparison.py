@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from sd_runner import api as runner
 from sd_runner.cli import cli
-from sd_runner.feedback.comparison import MIN_REPORTED, interval_means
+from sd_runner.results.loop_scores import MIN_REPORTED, interval_means
 
 LEVER_START = 2016  # every bundled lever starts then or later (models/levers.toml)
 
@@ -136,7 +136,7 @@ def test_a_bad_loop_window_is_one_line_exit_2(window, tmp_path):
 
 
 def test_a_last_shorter_interval_ends_with_the_run():
-    from sd_runner.feedback.dominance import LoopScores
+    from sd_runner.results.loop_scores import LoopScores
 
     times = np.arange(0, 1.01, 0.25)  # scores at 0.25 ... 1.0 cover the steps ending there
     relative = np.array([[0.0], [0.1], [0.3], [0.5], [0.9]])

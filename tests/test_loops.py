@@ -6,7 +6,8 @@ import pytest
 from conftest import REPO
 from toy_models import GOAL, LOGISTIC, write_model
 
-from sd_runner.feedback.graph import CausalGraph, loop_id, value_ranges
+from sd_runner.feedback.graph import CausalGraph, value_ranges
+from sd_runner.results.loops import loop_id
 
 
 def test_goal_seeking_stock_has_one_balancing_loop(tmp_path):

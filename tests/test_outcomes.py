@@ -13,8 +13,9 @@ import pytest
 from sd_runner.inputs.scenarios import Scenario
 from sd_runner.reports import formats
 from sd_runner.reports.comparison import comparison_report
-from sd_runner.simulate.comparison import EQUAL_COST_COLUMNS, compare_runs, disagreements, per_cost
-from sd_runner.simulate.simulation import BETTER, KEY_OUTCOMES, TOTAL, TOTALLED, ScenarioRun
+from sd_runner.results.outcomes import BETTER, KEY_OUTCOMES, TOTAL, TOTALLED
+from sd_runner.results.runs import EQUAL_COST_COLUMNS, ScenarioRun, disagreements, per_cost
+from sd_runner.simulate.comparison import compare_runs
 
 CLUSTERS = ["Textile", "Apparel", "Footwear", "Furniture"]
 TIME = pd.Index(np.arange(2003.0, 2035.0 + 0.25, 0.5), name="time")

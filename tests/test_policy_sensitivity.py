@@ -15,10 +15,11 @@ from sd_runner.cli import cli
 from sd_runner.errors import InputError
 from sd_runner.inputs.policy_factors import lever_unit_costs, load_policy_factors
 from sd_runner.inputs.scenarios import scenario_params
+from sd_runner.results.matrix import BASELINE
+from sd_runner.results.runs import ScenarioRun
+from sd_runner.results.uncertainty import EFFECT_YEAR
 from sd_runner.simulate.comparison import compare_runs
-from sd_runner.simulate.lever_matrix import BASELINE, lever_matrix, run_matrix
-from sd_runner.simulate.simulation import ScenarioRun
-from sd_runner.uncertainty.comparison import EFFECT_YEAR
+from sd_runner.simulate.lever_matrix import lever_matrix, run_matrix
 from sd_runner.uncertainty.lever_ranks import RANKED, lever_ranks
 
 BUNDLED = resources.policy_factors_path()

@@ -21,9 +21,11 @@ from sd_runner.errors import InputError, RunError
 from sd_runner.inputs.scenarios import Scenario
 from sd_runner.model.loading import SDModel
 from sd_runner.reports.uncertainty import uncertainty_section
-from sd_runner.uncertainty.comparison import MAX_EXCLUDED_SHARE, QUANTILES, compare_uncertain
-from sd_runner.uncertainty.parameter_sets import ParameterSets, expand_outcomes, outcome_function
-from sd_runner.uncertainty.sensitivity import Factors, analyse
+from sd_runner.results.sensitivity import Factors
+from sd_runner.results.uncertainty import QUANTILES, ParameterSets
+from sd_runner.uncertainty.comparison import MAX_EXCLUDED_SHARE, compare_uncertain
+from sd_runner.uncertainty.parameter_sets import expand_outcomes, outcome_function
+from sd_runner.uncertainty.sensitivity import analyse
 
 # A stock drained by Drain: once negative, SQRT makes Feedback NaN and the stock NaN a step
 # later, so at the next saved time (SAVEPER 1, TIME STEP 0.25) everything is NaN and only

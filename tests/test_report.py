@@ -15,11 +15,14 @@ from plotly.offline import get_plotlyjs
 
 from sd_runner import resources
 from sd_runner.errors import InputError
+from sd_runner.feedback.graph import load_loop_names
 from sd_runner.inputs.levers import load_levers
 from sd_runner.inputs.scenarios import LeverChoice, Scenario
-from sd_runner.reports.comparison import OUTCOMES, comparison_report
+from sd_runner.reports.comparison import comparison_report
+from sd_runner.reports.outcome_info import OUTCOMES
+from sd_runner.results.outcomes import KEY_OUTCOMES
+from sd_runner.results.runs import ScenarioRun
 from sd_runner.simulate.comparison import compare_runs
-from sd_runner.simulate.simulation import KEY_OUTCOMES, ScenarioRun
 
 CLUSTERS = ["Textile", "Apparel", "Footwear", "Furniture"]
 TIME = pd.Index(np.arange(2003.0, 2035.0 + 0.25, 0.5), name="time")
@@ -77,7 +80,8 @@ def _comparison():
     breakout = Scenario(BREAKOUT, "Breakout", "Tries to close the script tag.", "bundled")
     runs = [_run(baseline, 0.0), _run(own_brand, 0.3), _run(hostile, -0.1),
             _run(breakout, 0.1)]
-    return compare_runs(runs, CLUSTERS)
+    return dataclasses.replace(compare_runs(runs, CLUSTERS), named_loops=tuple(
+        load_loop_names(resources.loop_names_path())))
 
 
 @pytest.fixture(scope="module")
@@ -229,9 +233,10 @@ def test_missing_outcome_column_is_an_input_error(comparison):
 
 
 def test_the_model_section_describes_every_named_loop(report):
-    """The loops come from models/loops.toml, whose names the loop tests check against the
-    model's equations; the report shows each with its code, identifier and path."""
-    from sd_runner.feedback.graph import load_loop_names, loop_id
+    """The loops come with the comparison, from models/loops.toml, whose names the loop tests
+    check against the model's equations; the report shows each with its code, identifier and
+    path."""
+    from sd_runner.results.loops import loop_id
 
     section = report[report.index('<section id="model">'):]
     for entry in load_loop_names(resources.loop_names_path()):

@@ -219,7 +219,8 @@ def test_each_seed_range_is_what_its_generator_takes():
 
 def test_sobol_seed_zero_seeds_the_bootstrap_too():
     """SALib leaves its bootstrap unseeded for a seed of 0; the intervals must still repeat."""
-    from sd_runner.uncertainty.sensitivity import Factors, analyse
+    from sd_runner.results.sensitivity import Factors
+    from sd_runner.uncertainty.sensitivity import analyse
 
     factors = Factors(("a", "b"), ((0.0, 1.0), (0.0, 1.0)))
 

@@ -9,7 +9,8 @@ import pytest
 from SALib.test_functions import Ishigami
 
 from sd_runner.errors import InputError
-from sd_runner.uncertainty.sensitivity import Factors, analyse
+from sd_runner.results.sensitivity import Factors
+from sd_runner.uncertainty.sensitivity import analyse
 
 ISHIGAMI = Factors(("x1", "x2", "x3"), ((-np.pi, np.pi),) * 3)
 # Analytic indices of the Ishigami function with a = 7, b = 0.1 (Saltelli et al. 2008).

@@ -16,8 +16,8 @@ from sd_runner.cli import cli
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.errors import InputError
 from sd_runner.inputs.scenarios import scenario_params
-from sd_runner.simulate.simulation import TOTALLED
-from sd_runner.uncertainty.comparison import EFFECT_YEAR
+from sd_runner.results.outcomes import TOTALLED
+from sd_runner.results.uncertainty import EFFECT_YEAR
 from sd_runner.uncertainty.parameter_sets import posterior_sets, prior_sets
 
 MEMBERS = 200

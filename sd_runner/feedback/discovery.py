@@ -27,8 +27,9 @@ import numpy as np
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
 from sd_runner.feedback.dominance import LinkScores
-from sd_runner.feedback.graph import CausalGraph, Loop
+from sd_runner.feedback.graph import CausalGraph
 from sd_runner.model.loading import SDModel
+from sd_runner.results.loops import Loop
 
 #: Time steps searched at most; a longer run is searched at evenly spaced steps.
 MAX_SEARCHED_STEPS = 128

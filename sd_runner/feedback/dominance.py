@@ -22,47 +22,17 @@ from the model's trajectory; the score at ``t`` describes the step that ends at 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError, RunError
-from sd_runner.feedback.graph import Loop
 from sd_runner.inputs import limits
 from sd_runner.model.loading import SDModel
+from sd_runner.results.loop_scores import DominantPeriod, LoopInstance, LoopScores
+from sd_runner.results.loops import Loop
 
 _SLOT = re.compile(r"^x\[(\d+)\]$")
-
-
-@dataclass(frozen=True)
-class LoopInstance:
-    """One loop in one element of the subscript it runs over (``element`` empty if none)."""
-
-    loop: Loop
-    element: str
-    partition: int
-    slots: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class LoopScores:
-    """Loop scores over time.
-
-    Attributes
-    ----------
-    times : numpy.ndarray
-        Every TIME STEP of the run.
-    instances : list of LoopInstance
-        The loops scored, per element.
-    scores, relative : numpy.ndarray
-        ``[time, instance]`` loop scores and relative loop scores.
-    """
-
-    times: np.ndarray
-    instances: list[LoopInstance]
-    scores: np.ndarray
-    relative: np.ndarray
 
 
 def loop_scores(model: FastModel, loops: list[Loop], params: dict | None = None,
@@ -224,18 +194,6 @@ def _instances(model: FastModel, loops: list[Loop]) -> list[LoopInstance]:
             partition = partitions.setdefault(element, len(partitions))
             instances.append(LoopInstance(loop, element, partition, tuple(slots)))
     return instances
-
-
-@dataclass(frozen=True)
-class DominantPeriod:
-    """A run of windows in which the same loops dominate one partition."""
-
-    element: str
-    start: float
-    end: float
-    polarity: str  # "R" or "B": the polarity of the dominating group
-    loops: tuple[str, ...]  # their ids, strongest first
-    share: float  # their mean summed |relative score| over the period
 
 
 def dominant_periods(scores: LoopScores, window: float = 1.0) -> list[DominantPeriod]:

@@ -25,9 +25,7 @@ the alphabetically first), so it does not change when other loops are added or r
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +34,8 @@ from pysd.translators.structures import abstract_model as am
 
 from sd_runner.errors import InputError
 from sd_runner.model.mdl_text import abstract_model, clean_name
+from sd_runner.results.loops import Link, Loop, LoopName, loop_id
+from sd_runner.results.loops import canonical as _canonical
 
 #: Loops beyond this count are not enumerated (the model has a few hundred).
 MAX_LOOPS = 100_000
@@ -47,57 +47,6 @@ _TIME = {"time", "initial time", "final time", "time step", "saveper"}
 
 class TooManyLoops(InputError):
     """The model has more loops than exhaustive enumeration will list."""
-
-
-@dataclass(frozen=True)
-class Link:
-    """One causal link ``source -> target`` and its polarity (+1, -1 or 0 for unknown)."""
-
-    source: str
-    target: str
-    kind: str  # "flow" (into a stock) or "aux"
-    polarity: int
-
-
-@dataclass(frozen=True)
-class Loop:
-    """One feedback loop.
-
-    Attributes
-    ----------
-    id : str
-        Stable identifier: ``"L"`` and 8 hex digits of a hash of ``variables``.
-    variables : tuple of str
-        The loop's variables in causal order, starting from the alphabetically first.
-    polarity : str
-        ``"R"`` reinforcing, ``"B"`` balancing, ``"?"`` undetermined.
-    links : tuple of Link
-        Its links, in order (the last closes the loop).
-    name : str
-        Human name from the loop names file, if it names this loop.
-    """
-
-    id: str
-    variables: tuple[str, ...]
-    polarity: str
-    links: tuple[Link, ...]
-    name: str = ""
-
-    @property
-    def stocks(self) -> tuple[str, ...]:
-        """The stocks on the loop (targets of its flow links)."""
-        return tuple(link.target for link in self.links if link.kind == "flow")
-
-
-def loop_id(variables) -> str:
-    """The stable identifier of the loop through ``variables`` (any rotation)."""
-    return "L" + hashlib.sha1(" -> ".join(_canonical(variables)).encode()).hexdigest()[:8]
-
-
-def _canonical(variables) -> tuple[str, ...]:
-    variables = tuple(variables)
-    start = variables.index(min(variables))
-    return variables[start:] + variables[:start]
 
 
 class CausalGraph:
@@ -407,22 +356,6 @@ _clean = clean_name
 
 
 # ---------------------------------------------------------------------- names
-@dataclass(frozen=True)
-class LoopName:
-    """A human name for a loop, given by its variables in the names file."""
-
-    code: str
-    name: str
-    variables: tuple[str, ...]
-    description: str
-    #: The link ``(source, target)`` that a knockout of the loop cuts
-    #: (:mod:`sd_runner.feedback.knockouts`).
-    cut: tuple[str, str] | None = None
-    #: The stock this loop keeps within its declared range: a knockout of the loop must let
-    #: it leave the range (a first-order adjustment cut becomes a pure integrator).
-    keeps_in_range: str = ""
-
-
 def load_loop_names(path: str | Path) -> list[LoopName]:
     """Read a loop names file (TOML: ``[loops.CODE]`` with ``name``, ``variables``,
     ``description`` and optionally ``cut``, two consecutive variables of the loop, and
@@ -491,8 +424,3 @@ def named_loops(loops: list[Loop], names: list[LoopName],
                              f"{' -> '.join(entry.variables)} is not a feedback loop of the "
                              "model; update the loop names file")
     return [result[loop.id] for loop in loops]
-
-
-def code_order(code: str) -> tuple[str, int]:
-    """Sort key of loop codes: by letter, then by number (B2 before B10)."""
-    return code[0], int(code[1:] or 0)

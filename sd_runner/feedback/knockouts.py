@@ -23,11 +23,13 @@ import pandas as pd
 from sd_runner.engine.cuts import compile_with_cuts
 from sd_runner.engine.fast import FastModel, Kernel
 from sd_runner.errors import InputError
-from sd_runner.feedback.graph import CausalGraph, Loop, LoopName, code_order, loop_id
+from sd_runner.feedback.graph import CausalGraph
 from sd_runner.inputs.scenarios import Scenario, scenario_params
 from sd_runner.model.breaches import Breach, first_breaches
 from sd_runner.model.mdl_text import clean_name
-from sd_runner.simulate.lever_matrix import BASELINE, lever_matrix
+from sd_runner.results.loops import Loop, LoopName, code_order, loop_id
+from sd_runner.results.matrix import BASELINE
+from sd_runner.simulate.lever_matrix import lever_matrix
 from sd_runner.validation.checks import CheckResult
 
 #: What the knockout table compares.

@@ -11,7 +11,7 @@ from sd_runner.engine.fast import FastModel
 from sd_runner.errors import InputError
 from sd_runner.inputs.tomlfile import TomlFile
 from sd_runner.model.constant_names import overlap
-from sd_runner.uncertainty.sensitivity import Factors
+from sd_runner.results.sensitivity import Factors
 
 
 def load_factors(path: str | Path, model: FastModel) -> Factors:

@@ -27,6 +27,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
@@ -35,7 +36,9 @@ from sd_runner.errors import InputError
 from sd_runner.inputs.levers import Lever, load_levers
 from sd_runner.inputs.tomlfile import TomlFile
 from sd_runner.model.constant_names import overlap
-from sd_runner.model.loading import SDModel
+
+if TYPE_CHECKING:  # only a type here: reading a scenario does not load PySD
+    from sd_runner.model.loading import SDModel
 
 _CONTROLS = {"initial time", "final time", "time step", "saveper"}
 _SUBSCRIPTED = re.compile(r"^\s*(?P<name>[^\[\]]+?)\s*(\[(?P<element>[^\[\]]+)\])?\s*$")

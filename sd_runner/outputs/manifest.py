@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import platform
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import xarray as xr
 
 from sd_runner.inputs.scenarios import Scenario
-from sd_runner.model.loading import SDModel
+
+if TYPE_CHECKING:  # only a type here: the reports read PACKAGES without loading PySD
+    from sd_runner.model.loading import SDModel
 
 #: Packages whose versions can change a number.
 PACKAGES = ("sd-runner", "pysd", "numpy", "scipy", "pandas", "xarray", "numba", "SALib",

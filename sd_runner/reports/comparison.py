@@ -9,156 +9,34 @@ the same bytes.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sd_runner import resources
 from sd_runner.errors import InputError
 from sd_runner.reports.html_page import document, manifest_section
 from sd_runner.reports.html_page import plotly_text as _plotly_text
 from sd_runner.reports.html_page import slug as _slug
 from sd_runner.reports.html_page import text as _text
 from sd_runner.reports.html_page import unique_ids as _unique_ids
-from sd_runner.simulate.comparison import Comparison
-from sd_runner.simulate.simulation import ScenarioRun
+from sd_runner.reports.html_parts import (
+    REFERENCE_ROW,
+    format_difference,
+    format_value,
+    scenario_colours,
+    shown_decimals,
+    swatch,
+)
+from sd_runner.reports.loops import loop_section
+from sd_runner.reports.model_section import model_section
+from sd_runner.reports.outcome_info import OUTCOMES, OutcomeInfo
+from sd_runner.reports.rankings import ranking_section
+from sd_runner.reports.uncertainty import uncertainty_section
+from sd_runner.results.runs import Comparison, ScenarioRun
 
 DEFAULT_TITLE = "Value-chain capture in Zhejiang's labour-intensive clusters: scenario comparison"
 
-
-@dataclass(frozen=True)
-class OutcomeInfo:
-    """How the report shows one outcome.
-
-    Attributes
-    ----------
-    unit : str
-        Unit as the axis and the table show it.
-    fraction : bool
-        Whether the model's value is a fraction (shown as %, differences in percentage points).
-    description : str
-        One sentence on what the variable is.
-    """
-
-    unit: str
-    fraction: bool
-    description: str
-
-
-#: What the report says of each key outcome; descriptions follow the ``.mdl`` comments.
-OUTCOMES: dict[str, OutcomeInfo] = {
-    "Margin": OutcomeInfo(
-        "% of sales", True,
-        "Profit margin as a fraction of sales: gross margin less the R&D the firms pay "
-        "themselves, brand spending, overseas brand acquisitions and relocation costs.",
-    ),
-    "Total Profit": OutcomeInfo(
-        "100 million USD/year", False,
-        "Profit of the cluster's firms after reinvestment and the levers' costs to them: the "
-        "margin times all sales. Own brands can lower the margin while raising total profit.",
-    ),
-    "Value Added": OutcomeInfo(
-        "100 million USD/year", False,
-        "Value the cluster adds (income approach): profit, production wages, taxes on sales and "
-        "the R&D the firms pay; bought-in brand, acquisition and channel spending excluded.",
-    ),
-    "Buyer Dependence": OutcomeInfo(
-        "% (100 % = wholly dependent)", True,
-        "Degree to which the cluster's firms depend on their lead buyers: 0 independent, "
-        "100 % wholly dependent (\"held up\").",
-    ),
-    "Asset Specificity": OutcomeInfo(
-        "% of productive assets", True,
-        "Fraction of the cluster's productive assets specific to its lead buyers' requirements "
-        "(equipment, lines and certification tied to their orders).",
-    ),
-    "Own Brand Share": OutcomeInfo(
-        "% of sales", True,
-        "Own-brand sales, at home and abroad, as a fraction of all sales: the measure of "
-        "functional upgrading.",
-    ),
-    "Export Sales": OutcomeInfo(
-        "100 million USD/year", False,
-        "Annual export sales of the cluster's products, OEM and own-brand, in 100 million USD "
-        "per year (the unit of the customs figures).",
-    ),
-    "R and D Capital": OutcomeInfo(
-        "100 million USD", False,
-        "Accumulated R&D spending of the cluster's firms, net of obsolescence.",
-    ),
-    "Patent Pool Stock": OutcomeInfo(
-        "patents", False,
-        "Patents held by the cluster's firms; how many a member firm can use depends on pool "
-        "participation.",
-    ),
-    "Brand Equity": OutcomeInfo(
-        "100 million USD", False,
-        "Accumulated brand building (advertising, stores, design) and acquired brands, net of "
-        "decay through forgetting and counterfeiting.",
-    ),
-    "Lever Cost": OutcomeInfo(
-        "100 million USD/year", False,
-        "What the levers cost firms and government together each year.",
-    ),
-    "Firm Lever Cost": OutcomeInfo(
-        "100 million USD/year", False,
-        "What the levers cost the cluster's firms each year (brand spending, acquisitions "
-        "abroad, lever R&D less subsidy, channel running costs, relocation); deducted in "
-        "Margin.",
-    ),
-    "Government Lever Cost": OutcomeInfo(
-        "100 million USD/year", False,
-        "What the levers cost government each year: R&D subsidies, IP enforcement, patent "
-        "pools, co-built parks and the platform programme.",
-    ),
-    "Cumulative Lever Cost": OutcomeInfo(
-        "100 million USD", False,
-        "Lever costs summed since 2003 (undiscounted), for comparing levers at equal cost.",
-    ),
-}
-
-
-#: The model's sectors (groups of the ``.mdl``) and what each holds.
-SECTORS: tuple[tuple[str, str], ...] = (
-    ("Sales",
-     ("Export Sales and Domestic Sales per cluster (stocks). Exports grow logistically toward a "
-      "market potential, with the 2009 world-trade shock, and lose OEM business to relocation "
-      "(lever 6) and forced exit under upgrading standards (lever 5). Domestic sales grow with "
-      "China's market, faster the larger the Own Brand Fraction, a stock that moves toward what "
-      "brand strength and channel reach support. The own-brand fraction of exports is brand "
-      "strength times overseas reach; the rest of exports are OEM.")),
-    ("Capture",
-     ("Asset Specificity (buyer-specific investment less retirement and relocation) and Buyer "
-      "Dependence, which adjusts toward the dependence implied by lock-in (OEM share of sales "
-      "and asset specificity) less what upgrading capability lets the cluster escape.")),
-    ("Capabilities",
-     ("R and D Capital, Patent Pool Stock, Brand Equity and the Professional Market Platform "
-      "(one for all clusters). Usable patents and brand equity per unit of sales give "
-      "Technology Strength and Brand Strength, whose weighted average is Upgrading "
-      "Capability.")),
-    ("Margin",
-     ("Gross Margin: the OEM margin, squeezed in proportion to buyer dependence, on OEM exports; "
-      "a generic margin on unbranded domestic sales; a brand-strength-dependent margin on "
-      "own-brand sales; plus an innovation premium, less licence fees and the cost of Lead Firm "
-      "Blocking (a stock). Margin, the outcome shown here, is gross margin less the R&D the "
-      "firms pay themselves, brand spending, acquisitions and relocation costs; no equation "
-      "uses it, so the loops run through Gross Margin.")),
-    ("Levers",
-     ("The paper's seven countermeasures. Each lever's settings are off by default; its "
-      "activation rises linearly from 0 at its start year to 1 after its ramp time.")),
-)
-
-#: Line colour of the reference run.
-REFERENCE_COLOUR = "#222222"
-#: Line colours of the other runs, in order (plotly's D3 palette without its grey).
-SCENARIO_COLOURS = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-    "#8c564b", "#e377c2", "#bcbd22", "#17becf",
-)
-
-_REFERENCE_ROW = ' class="reference"'
 
 def comparison_report(
     comparison: Comparison,
@@ -193,35 +71,31 @@ def comparison_report(
     """
     if not comparison.runs:
         raise InputError("the comparison has no run; compare at least the reference scenario")
-    colours = _colours(len(comparison.runs))
+    colours = scenario_colours(len(comparison.runs))
     slugs = _unique_ids([_slug(outcome) for outcome in comparison.outcomes])
     body = [
         _header(comparison, title, generated_by, colours),
         _contents(comparison, slugs),
-        '<section id="figures">\n<h2>Outcomes over time</h2>',
-        ("<p>One panel per cluster; the reference is the dark dashed line. Click a legend entry "
-         "to hide a scenario, double-click to show it alone.</p>"),
+        *_figures(comparison, slugs, colours),
+        _tables_section(comparison, slugs),
+        *_analyses(comparison, colours),
+        _settings_section(comparison, colours),
+        model_section(comparison.named_loops),
+        manifest_section(manifest),
     ]
-    for outcome, slug in zip(comparison.outcomes, slugs, strict=True):
-        body.append(_figure_section(comparison, outcome, slug, colours))
-    body.append("</section>")
-    body.append(_tables_section(comparison, slugs))
-    if not comparison.table.empty:
-        from sd_runner.reports.rankings import ranking_section
-
-        body.append(ranking_section(comparison))
-    if comparison.uncertainty is not None:
-        from sd_runner.reports.uncertainty import uncertainty_section
-
-        body.append(uncertainty_section(comparison.uncertainty, colours))
-    if comparison.loops is not None:
-        from sd_runner.reports.loops import loop_section
-
-        body.append(loop_section(comparison.loops))
-    body.append(_settings_section(comparison, colours))
-    body.append(_model_section())
-    body.append(manifest_section(manifest))
     return document(title, body)
+
+
+def _analyses(comparison: Comparison, colours: list[str]) -> list[str]:
+    """The sections on rankings, uncertainty and loops, those the comparison has."""
+    sections = []
+    if not comparison.table.empty:
+        sections.append(ranking_section(comparison))
+    if comparison.uncertainty is not None:
+        sections.append(uncertainty_section(comparison.uncertainty, colours))
+    if comparison.loops is not None:
+        sections.append(loop_section(comparison.loops))
+    return sections
 
 
 # ---------------------------------------------------------------------------------- header
@@ -234,8 +108,8 @@ def _header(comparison: Comparison, title: str, generated_by: str, colours: list
         scenario = run.scenario
         role = "reference" if index == 0 else ""
         rows.append(
-            f"<tr{_REFERENCE_ROW if index == 0 else ''}>"
-            f"<td>{_swatch(index, colours)}<strong>{_text(scenario.name)}</strong></td>"
+            f"<tr{REFERENCE_ROW if index == 0 else ''}>"
+            f"<td>{swatch(index, colours)}<strong>{_text(scenario.name)}</strong></td>"
             f"<td>{_text(scenario.title)}</td>"
             f"<td>{_text(scenario.description)}</td>"
             f"<td>{role}</td>"
@@ -285,6 +159,17 @@ def _contents(comparison: Comparison, slugs: list[str]) -> str:
 
 
 # --------------------------------------------------------------------------------- figures
+
+
+def _figures(comparison: Comparison, slugs: list[str], colours: list[str]) -> list[str]:
+    return [
+        '<section id="figures">\n<h2>Outcomes over time</h2>',
+        ("<p>One panel per cluster; the reference is the dark dashed line. Click a legend entry "
+         "to hide a scenario, double-click to show it alone.</p>"),
+        *(_figure_section(comparison, outcome, slug, colours)
+          for outcome, slug in zip(comparison.outcomes, slugs, strict=True)),
+        "</section>",
+    ]
 
 
 def _figure_section(comparison: Comparison, outcome: str, slug: str, colours: list[str]) -> str:
@@ -393,7 +278,7 @@ def _tables_section(comparison: Comparison, slugs: list[str]) -> str:
         info = OUTCOMES.get(outcome)
         fraction = bool(info and info.fraction)
         values = [v for (_, o, _, _), (v, _) in cells.items() if o == outcome]
-        decimals = _decimals(values)
+        decimals = shown_decimals(values)
         unit = f" ({_text(info.unit)})" if info and info.unit else ""
         head_years = "".join(f'<th colspan="2">{year}</th>' for year in years)
         sub_head = "".join("<th>value</th><th>Δ</th>" for _ in years)
@@ -409,12 +294,12 @@ def _tables_section(comparison: Comparison, slugs: list[str]) -> str:
                 for year in years:
                     value, difference = cells.get((scenario, outcome, cluster, year),
                                                   (math.nan, math.nan))
-                    data.append(f'<td class="num">{_format(value, fraction, decimals)}</td>')
-                    delta = "ref." if first else _format_difference(difference, fraction,
+                    data.append(f'<td class="num">{format_value(value, fraction, decimals)}</td>')
+                    delta = "ref." if first else format_difference(difference, fraction,
                                                                      decimals)
                     data.append(f'<td class="num">{delta}</td>')
                 rows.append(
-                    f"<tr{_REFERENCE_ROW if first else ''}>{cluster_cell}"
+                    f"<tr{REFERENCE_ROW if first else ''}>{cluster_cell}"
                     f"<td>{_text(scenario)}</td>{''.join(data)}</tr>"
                 )
         parts.append(
@@ -428,36 +313,6 @@ def _tables_section(comparison: Comparison, slugs: list[str]) -> str:
     return "\n".join(parts)
 
 
-def _decimals(values: list[float]) -> int:
-    """Decimals that show about three significant digits of the largest value."""
-    finite = [abs(v) for v in values if math.isfinite(v)]
-    largest = max(finite, default=0.0)
-    if largest >= 100:
-        return 0 if largest >= 1000 else 1
-    return 2 if largest >= 1 else 3
-
-
-def _format(value: float, fraction: bool, decimals: int) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    if fraction:
-        return f"{_unsigned_zero(value * 100, 1):.1f} %"
-    return f"{_unsigned_zero(value, decimals):,.{decimals}f}"
-
-
-def _format_difference(value: float, fraction: bool, decimals: int) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    if fraction:
-        return f"{_unsigned_zero(value * 100, 1):+.1f} pp"
-    return f"{_unsigned_zero(value, decimals):+,.{decimals}f}"
-
-
-def _unsigned_zero(value: float, decimals: int) -> float:
-    """``value``, with anything that rounds to zero made +0 so it never prints as -0."""
-    return value if round(value, decimals) != 0 else 0.0
-
-
 # -------------------------------------------------------------------------------- settings
 
 
@@ -468,7 +323,7 @@ def _settings_section(comparison: Comparison, colours: list[str]) -> str:
     for index, run in enumerate(comparison.runs):
         scenario = run.scenario
         parts.append(
-            f"<h3>{_swatch(index, colours)}{_text(scenario.name)}: {_text(scenario.title)}</h3>"
+            f"<h3>{swatch(index, colours)}{_text(scenario.name)}: {_text(scenario.title)}</h3>"
         )
         rows = scenario.settings_rows()
         if not rows:
@@ -502,56 +357,4 @@ def _number(value: object) -> str:
     if isinstance(value, (int, float)):
         return _text(f"{value:g}")
     return _text(value)
-
-
-# ----------------------------------------------------------------------------------- model
-
-
-def _model_section() -> str:
-    from sd_runner.feedback.graph import code_order, load_loop_names, loop_id
-
-    sectors = "".join(
-        f"<dt><strong>{_text(name)}</strong></dt><dd>{_text(text)}</dd>" for name, text in SECTORS
-    )
-    named = sorted(load_loop_names(resources.loop_names_path()),
-                   key=lambda entry: code_order(entry.code))
-    loops = "".join(
-        f"<li><strong>{_text(entry.code)} {_text(entry.name)}</strong> "
-        f"(<code>{loop_id(entry.variables)}</code>). "
-        f"{_text(entry.description)}<ul><li class=\"loop-path\">"
-        f"{' → '.join(_text(step) for step in (*entry.variables, entry.variables[0]))}"
-        "</li></ul></li>"
-        for entry in named)
-    return "\n".join([
-        '<section id="model">',
-        "<h2>The model</h2>",
-        ("<p>A system-dynamics model (Vensim <code>value_chain_capture.mdl</code>, run with "
-         "PySD) of value-chain capture in Zhejiang's labour-intensive clusters, per cluster, "
-         "2003-2035. The policy levers are the countermeasures of Qian Fangming, "
-         "<em>Countermeasures for upgrading Zhejiang's labour-intensive industrial clusters: a "
-         "domestic value chain perspective</em>.</p>"),
-        "<h3>Sectors</h3>",
-        f"<dl>{sectors}</dl>",
-        "<h3>Feedback loops</h3>",
-        ("<p>The named loops of <code>models/loops.toml</code> (R reinforcing, B balancing, E "
-         "polarity changes with the state). Each path names Vensim variables; every variable "
-         "appears in the equation of the next (a stock through its flows).</p>"),
-        f"<ul>{loops}</ul>",
-        "</section>",
-    ])
-
-
-# --------------------------------------------------------------------------------- helpers
-
-
-def _colours(count: int) -> list[str]:
-    return [REFERENCE_COLOUR] + [
-        SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)] for i in range(count - 1)
-    ]
-
-
-def _swatch(index: int, colours: list[str]) -> str:
-    kind = "swatch reference" if index == 0 else "swatch"
-    return f'<span class="{kind}" style="background:{colours[index]}"></span>'
-
 

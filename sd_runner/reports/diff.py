@@ -1,4 +1,4 @@
-"""A :class:`~sd_runner.validation.diff.ModelDiff` as text, JSON and one self-contained HTML page.
+"""A :class:`~sd_runner.results.diff.ModelDiff` as text, JSON and one self-contained HTML page.
 
 Each form is a pure function of the diff: the same diff gives the same text.
 """
@@ -12,7 +12,6 @@ from importlib import metadata
 import plotly.graph_objects as go
 
 from sd_runner.outputs.manifest import PACKAGES
-from sd_runner.reports.comparison import OUTCOMES
 from sd_runner.reports.html_page import (
     document,
     manifest_section,
@@ -21,8 +20,9 @@ from sd_runner.reports.html_page import (
     text,
     unique_ids,
 )
-from sd_runner.simulate.lever_matrix import ALL_LEVELS, LEVELS
-from sd_runner.validation.diff import ModelDiff, Move, Trajectory, ValueChange, Version
+from sd_runner.reports.outcome_info import OUTCOMES
+from sd_runner.results.diff import ModelDiff, Move, Trajectory, ValueChange, Version
+from sd_runner.results.matrix import ALL_LEVELS, LEVELS
 
 OLD_COLOUR = "#222222"
 NEW_COLOUR = "#1f77b4"

@@ -9,11 +9,9 @@ import math
 
 import pandas as pd
 
-from sd_runner import __version__
-from sd_runner.api import CALIBRATED, bundled_model, fit_label
-from sd_runner.simulate.comparison import Comparison
-from sd_runner.simulate.simulation import ScenarioRun
-from sd_runner.uncertainty.comparison import QUANTILES
+from sd_runner.results.outcomes import TOTAL
+from sd_runner.results.runs import Comparison, ScenarioRun
+from sd_runner.results.uncertainty import QUANTILES
 
 
 def wide_csv(result: ScenarioRun) -> str:
@@ -114,17 +112,12 @@ def _records(table) -> list[dict]:
             for row in table.to_dict(orient="records")]
 
 
-def comparison_html(comparison: Comparison, fit: str = CALIBRATED, manifest: str = "") -> str:
-    """The HTML report of a comparison, with the output's manifest at its end."""
+def comparison_html(comparison: Comparison, generated_by: str = "", manifest: str = "") -> str:
+    """The HTML report of a comparison, with the output's manifest at its end;
+    ``generated_by``: the provenance its header shows (the version and the model's hash)."""
     from sd_runner.reports.comparison import comparison_report
 
-    model = bundled_model(fit=fit)
-    return comparison_report(
-        comparison,
-        generated_by=f"sd-runner {__version__}, model {model.path.name} "
-        f"(sha256 {model.file_sha256[:12]}), {fit_label(fit)} parameters",
-        manifest=manifest,
-    )
+    return comparison_report(comparison, generated_by=generated_by, manifest=manifest)
 
 
 #: Outcomes of the plain-text summary, with their units.
@@ -137,8 +130,6 @@ def outcome_summary(comparison: Comparison, year: int = 2035) -> str:
     """Plain text: margin, buyer dependence, total profit, value added and cumulative lever
     cost in ``year`` per cluster (and over all clusters where they sum), then where the
     rankings disagree and the gains per unit of lever cost."""
-    from sd_runner.simulate.simulation import TOTAL
-
     table = comparison.table
     rows = table[(table["year"] == year) & table["outcome"].isin(SUMMARY_OUTCOMES)]
     totals = comparison.totals()
@@ -184,14 +175,12 @@ def sensitivity_csv(result) -> str:
     return _csv(result.indices)
 
 
-def sensitivity_html(result, fit: str = CALIBRATED, manifest: str = "") -> str:
-    """The HTML report of a sensitivity analysis, with the output's manifest at its end."""
+def sensitivity_html(result, generated_by: str = "", manifest: str = "") -> str:
+    """The HTML report of a sensitivity analysis, with the output's manifest at its end;
+    ``generated_by`` as for :func:`comparison_html`."""
     from sd_runner.reports.sensitivity import sensitivity_report
 
-    model = bundled_model(fit=fit)
-    return sensitivity_report(result, generated_by=f"sd-runner {__version__}, model "
-                              f"{model.path.name} (sha256 {model.file_sha256[:12]}), "
-                              f"{fit_label(fit)} parameters", manifest=manifest)
+    return sensitivity_report(result, generated_by=generated_by, manifest=manifest)
 
 
 def sensitivity_summary(result, shown: int = 5) -> str:

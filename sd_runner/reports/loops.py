@@ -7,9 +7,9 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from sd_runner.feedback.comparison import LoopComparison
-from sd_runner.feedback.graph import Loop
 from sd_runner.reports.html_page import plotly_text, slug, text
+from sd_runner.results.loop_scores import LoopComparison
+from sd_runner.results.loops import Loop
 
 #: Loops drawn one by one per cluster (the strongest); the rest are summed by sign.
 LOOPS_DRAWN = 8

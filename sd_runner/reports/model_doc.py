@@ -12,8 +12,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from sd_runner.feedback.graph import code_order
 from sd_runner.model.mdl_text import MdlEntry, read_mdl, split_top_level, stock_flows
+from sd_runner.results.loops import code_order
 
 START = "<!-- generated:start -->"
 END = "<!-- generated:end -->"

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import math
 
-from sd_runner.reports.comparison import OUTCOMES, _decimals, _format, _format_difference
 from sd_runner.reports.html_page import text
-from sd_runner.simulate.comparison import Comparison
-from sd_runner.simulate.simulation import BETTER, TOTAL
-
-_REFERENCE_ROW = ' class="reference"'
+from sd_runner.reports.html_parts import (
+    REFERENCE_ROW,
+    format_difference,
+    format_value,
+    shown_decimals,
+)
+from sd_runner.reports.outcome_info import OUTCOMES
+from sd_runner.results.outcomes import BETTER, TOTAL
+from sd_runner.results.runs import Comparison
 
 
 def ranking_section(comparison: Comparison) -> str:
@@ -44,7 +48,7 @@ def _totals_table(comparison: Comparison) -> str:
     for outcome, group in totals.groupby("outcome", sort=False):
         info = OUTCOMES.get(outcome)
         unit = f" ({text(info.unit)})" if info else ""
-        decimals = _decimals(list(group["value"]))
+        decimals = shown_decimals(list(group["value"]))
         cells = {(r.scenario, int(r.year)): (r.value, r.difference)
                  for r in group.itertuples(index=False)}
         for index, run in enumerate(comparison.runs):
@@ -55,10 +59,10 @@ def _totals_table(comparison: Comparison) -> str:
             data = []
             for year in years:
                 value, difference = cells.get((name, year), (math.nan, math.nan))
-                data.append(f'<td class="num">{_format(value, False, decimals)}</td>')
-                delta = "ref." if first else _format_difference(difference, False, decimals)
+                data.append(f'<td class="num">{format_value(value, False, decimals)}</td>')
+                delta = "ref." if first else format_difference(difference, False, decimals)
                 data.append(f'<td class="num">{delta}</td>')
-            rows.append(f"<tr{_REFERENCE_ROW if first else ''}>{label}<td>{text(name)}</td>"
+            rows.append(f"<tr{REFERENCE_ROW if first else ''}>{label}<td>{text(name)}</td>"
                         f"{''.join(data)}</tr>")
     return ("<h3>All clusters together</h3>\n<p>Sums over the clusters of the outcomes in 100 "
             "million USD or patents (fractions such as the margin are not summed).</p>\n"
@@ -83,7 +87,7 @@ def _ranking_table(comparison: Comparison) -> str:
                      if index == 0 else "")
             cells = "".join(f'<td class="num">{rank.get((cluster, name, o), "")}</td>'
                             for o in outcomes)
-            rows.append(f"<tr{_REFERENCE_ROW if index == 0 else ''}>{label}"
+            rows.append(f"<tr{REFERENCE_ROW if index == 0 else ''}>{label}"
                         f"<td>{text(name)}</td>{cells}</tr>")
     return (f"<table><thead><tr><th>Cluster</th><th>Scenario</th>{head}</tr></thead>"
             f"<tbody>\n{chr(10).join(rows)}\n</tbody></table>")
@@ -117,12 +121,12 @@ def _equal_cost_table(comparison: Comparison) -> str:
             label = f'<th rowspan="{len(scenarios)}">{text(cluster)}</th>' if index == 0 else ""
             rows.append(
                 f"<tr>{label}<td>{text(r.scenario)}</td>"
-                f'<td class="num">{_format(r.added_lever_cost, False, 1)}</td>'
-                f'<td class="num">{_format_difference(r.cumulative_profit_change, False, 1)}</td>'
-                f'<td class="num">{_format_difference(r.cumulative_value_added_change, False, 1)}'
+                f'<td class="num">{format_value(r.added_lever_cost, False, 1)}</td>'
+                f'<td class="num">{format_difference(r.cumulative_profit_change, False, 1)}</td>'
+                f'<td class="num">{format_difference(r.cumulative_value_added_change, False, 1)}'
                 "</td>"
-                f'<td class="num">{_format_difference(r.profit_per_cost, False, 2)}</td>'
-                f'<td class="num">{_format_difference(r.value_added_per_cost, False, 2)}</td>'
+                f'<td class="num">{format_difference(r.profit_per_cost, False, 2)}</td>'
+                f'<td class="num">{format_difference(r.value_added_per_cost, False, 2)}</td>'
                 "</tr>")
     year = comparison.year
     return (f"<p>Each scenario against the reference, {text(comparison.reference.scenario.name)}"

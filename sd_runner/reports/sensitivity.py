@@ -14,7 +14,7 @@ from sd_runner.reports.html_page import (
     text,
     unique_ids,
 )
-from sd_runner.uncertainty.sensitivity import SensitivityResult
+from sd_runner.results.sensitivity import SensitivityResult
 
 #: Second-order interactions listed per outcome.
 INTERACTIONS_SHOWN = 8

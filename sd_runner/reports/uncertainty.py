@@ -8,10 +8,10 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from sd_runner.reports.comparison import OUTCOMES
 from sd_runner.reports.html_page import plotly_text, slug, text
-from sd_runner.simulate.simulation import TOTAL
-from sd_runner.uncertainty.comparison import BETTER, EFFECT_YEAR, UncertainComparison
+from sd_runner.reports.outcome_info import OUTCOMES
+from sd_runner.results.outcomes import BETTER, TOTAL
+from sd_runner.results.uncertainty import EFFECT_YEAR, UncertainComparison
 
 #: Outcomes drawn with bands and with each scenario's effect (ranked where :data:`BETTER`
 #: says which way is better; a cost is shown as a distribution, ordered by its median).

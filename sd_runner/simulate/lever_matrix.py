@@ -7,33 +7,12 @@ them at once, as in SDEverywhere's model-check "matrix" preset.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
 from sd_runner.inputs.levers import Lever
 from sd_runner.inputs.scenarios import LeverChoice, Scenario, scenario_params
 from sd_runner.model.loading import SDModel
-
-#: Shares of the full programme each lever is run at alone, and all levers together.
-LEVELS = (0.0, 0.5, 1.0)
-ALL_LEVELS = (0.5, 1.0)
-
-#: Name of the baseline member.
-BASELINE = "baseline"
-
-
-@dataclass(frozen=True)
-class MatrixMember:
-    """One run of the matrix: its scenario, and which lever (``"all"``) at which level."""
-
-    scenario: Scenario
-    lever: str
-    level: float
-
-    @property
-    def name(self) -> str:
-        return self.scenario.name
+from sd_runner.results.matrix import ALL_LEVELS, BASELINE, LEVELS, MatrixMember
 
 
 def member_name(lever: str, level: float) -> str:

@@ -8,8 +8,6 @@ is the lever's effect under the same parameters, not sampling noise.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from sd_runner.calibration.config import CalibrationConfig
@@ -18,19 +16,10 @@ from sd_runner.engine.fast import FastModel
 from sd_runner.errors import ArgumentError, InputError
 from sd_runner.inputs import limits
 from sd_runner.model.breaches import Breach
-from sd_runner.uncertainty.sensitivity import Factors
+from sd_runner.results.sensitivity import Factors
+from sd_runner.results.uncertainty import Outcome, ParameterSets
 
 SOURCES = ("posterior", "priors")
-
-
-@dataclass(frozen=True)
-class ParameterSets:
-    """``values[member, parameter]`` for the constants ``names``, and where they came from."""
-
-    names: tuple[str, ...]
-    values: np.ndarray
-    source: str
-    seed: int
 
 
 def estimated_factors(config: CalibrationConfig) -> Factors:
@@ -85,18 +74,6 @@ def with_factors(sets: ParameterSets, factors: Factors) -> ParameterSets:
 def _check_count(n: int, seed: int) -> None:
     limits.check_count("n", n, "parameter sets")
     limits.check_seed("seed", seed)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """A model outcome in one year: ``variable`` (a column, ``"Margin[Textile]"``)."""
-
-    variable: str
-    year: float
-
-    @property
-    def label(self) -> str:
-        return f"{self.variable} {self.year:g}"
 
 
 def expand_outcomes(model: FastModel, variables: list[str], year: float) -> list[Outcome]:

@@ -11,8 +11,8 @@ from sd_runner.engine.fast import FastModel
 from sd_runner.errors import SDRunnerError
 from sd_runner.inputs.scenarios import Scenario, scenario_params
 from sd_runner.model.units import check_units
-from sd_runner.simulate.lever_matrix import MatrixMember
-from sd_runner.simulate.simulation import KEY_OUTCOMES
+from sd_runner.results.matrix import MatrixMember
+from sd_runner.results.outcomes import KEY_OUTCOMES
 from sd_runner.validation.assertions import AssertionResult, Condition, RunSource
 
 #: Largest relative change of a key outcome allowed when TIME STEP is halved.
