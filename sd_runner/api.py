@@ -311,7 +311,8 @@ def calibrate(config_path: str | None, data_path, method: str | None,
     :class:`~sd_runner.calibration.calibrate.Calibration`.
     """
     from sd_runner.calibration.calibrate import calibrate as run_calibration
-    from sd_runner.calibration.config import METHODS, check_against_model, load_config
+    from sd_runner.calibration.config import METHODS, load_config
+    from sd_runner.calibration.config_checks import check_against_model
     from sd_runner.inputs.observations import load_observation_files
 
     if method is not None and method not in METHODS:

@@ -13,7 +13,8 @@ from conftest import settings_error
 from sd_runner import api as runner
 from sd_runner import resources
 from sd_runner.calibration.calibrate import line_list
-from sd_runner.calibration.config import check_against_model, load_config
+from sd_runner.calibration.config import load_config
+from sd_runner.calibration.config_checks import check_against_model
 from sd_runner.calibration.optimize import fit
 from sd_runner.calibration.problem import CalibrationProblem, _quadrature, _season_factor
 from sd_runner.calibration.statistics import fit_statistics

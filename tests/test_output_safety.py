@@ -25,9 +25,10 @@ from click.testing import CliRunner
 
 from sd_runner import api as runner
 from sd_runner.cli import cli
-from sd_runner.errors import InputError
+from sd_runner.errors import InputError, OutputError
 from sd_runner.inputs.scenarios import RESERVED_NAMES, bundled_scenario_names, load_scenario
 from sd_runner.outputs import files as output
+from sd_runner.outputs import staging
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -282,6 +283,7 @@ KILLER = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
     from sd_runner.outputs import files as output
+    from sd_runner.outputs import staging
 
     how, where, at = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     calls = {"n": 0}
@@ -298,24 +300,24 @@ KILLER = textwrap.dedent("""
         os.replace = dies_at(os.replace)
         output.write_with_manifest(where / "x.csv", "new\\n", "new manifest\\n")
     elif how == "pair before commit":
-        real = output._write_synced
-        output._write_synced = lambda path, text: (
-            os._exit(9) if path.name == output.COMMIT_MARKER else real(path, text))
+        real = staging._write_synced
+        staging._write_synced = lambda path, text: (
+            os._exit(9) if path.name == staging.COMMIT_MARKER else real(path, text))
         output.write_with_manifest(where / "x.csv", "new\\n", "new manifest\\n")
     else:
         if how == "folder file by file":
-            output._can_swap = lambda folder: False
+            staging.can_swap = lambda folder: False
             os.replace = dies_at(os.replace)
         elif how == "new folder":
             os.rename = dies_at(os.rename)
         else:  # "folder swap": killed before (1) or after (2) the exchange
-            real_exchange = output._exchange
+            real_exchange = staging._exchange
             def exchange(first, second):
                 if at == 1:
                     os._exit(9)
                 real_exchange(first, second)
                 os._exit(9)
-            output._exchange = exchange
+            staging._exchange = exchange
         output.write_files(where / "d", {"a.csv": "new\\n", "b.csv": "new\\n",
                                          "manifest.json": "new\\n"})
     sys.exit(3)  # not killed: the test is wrong
@@ -331,16 +333,16 @@ def _killed_write(how: str, where: Path, at: int) -> None:
 
 def _visible(folder: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in folder.iterdir()
-            if not p.name.startswith(output.STAGING_PREFIX)}
+            if not p.name.startswith(staging.STAGING_PREFIX)}
 
 
 def _stale(folder: Path) -> list[str]:
-    return [p.name for p in folder.iterdir() if p.name.startswith(output.STAGING_PREFIX)]
+    return [p.name for p in folder.iterdir() if p.name.startswith(staging.STAGING_PREFIX)]
 
 
 def _next_write_cleans(folder: Path) -> list[str]:
     said = []
-    output.clean_stale_staging(folder, said.append)
+    staging.clean_stale_staging(folder, said.append)
     assert _stale(folder) == [] and len(said) == 1 and "stopped run" in said[0]
     return said
 
@@ -407,11 +409,11 @@ def test_file_by_file_the_manifest_comes_last_and_a_kill_is_rolled_forward(tmp_p
 def test_a_running_writers_staging_is_left_alone(tmp_path):
     with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as alive:
         try:
-            staging = tmp_path / f"{output.STAGING_PREFIX}{alive.pid}-abc"
-            staging.mkdir()
+            leftover = tmp_path / f"{staging.STAGING_PREFIX}{alive.pid}-abc"
+            leftover.mkdir()
             said = []
-            output.clean_stale_staging(tmp_path, said.append)
-            assert staging.is_dir() and said == []
+            staging.clean_stale_staging(tmp_path, said.append)
+            assert leftover.is_dir() and said == []
         finally:
             alive.kill()
 
@@ -445,7 +447,7 @@ def test_a_failed_write_names_option_and_path_and_keeps_the_old_output(
     out = tmp_path / "out"
     out.mkdir()
     (out / kept).write_text("old\n")
-    real = output._write_synced
+    real = staging._write_synced
     calls = []
 
     def fails_second(path, content):  # the second file, or a single file's commit marker
@@ -454,7 +456,7 @@ def test_a_failed_write_names_option_and_path_and_keeps_the_old_output(
             raise OSError(code, text, str(path))
         real(path, content)
 
-    monkeypatch.setattr(output, "_write_synced", fails_second)
+    monkeypatch.setattr(staging, "_write_synced", fails_second)
     result = _invoke(*[a.replace("{out}", str(out)) for a in args])
     option = args[-2]
     assert result.exit_code == 1, result.output
@@ -521,17 +523,17 @@ def test_a_manifest_path_that_is_not_a_regular_file_is_refused_too(tmp_path, not
 def test_a_folder_whose_parent_is_not_writable_is_written_file_by_file(tmp_path, monkeypatch):
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "notes.txt").write_text("the user's\n")
-    real = output._new_staging
+    real = staging._new_staging
 
     refused = []
 
     def parent_refuses(folder, option, shown):
         if folder == tmp_path.resolve():
             refused.append(folder)
-            raise output.OutputError("not writable")
+            raise OutputError("not writable")
         return real(folder, option, shown)
 
-    monkeypatch.setattr(output, "_new_staging", parent_refuses)
+    monkeypatch.setattr(staging, "_new_staging", parent_refuses)
     output.write_files(tmp_path / "d", {"a.csv": "new\n", "manifest.json": "new\n"})
     assert _visible(tmp_path / "d") == {"a.csv": "new\n", "manifest.json": "new\n",
                                         "notes.txt": "the user's\n"}

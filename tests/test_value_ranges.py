@@ -19,7 +19,8 @@ from click.testing import CliRunner
 
 from sd_runner import api as runner
 from sd_runner import resources
-from sd_runner.calibration.config import check_against_model, load_config
+from sd_runner.calibration.config import load_config
+from sd_runner.calibration.config_checks import check_against_model
 from sd_runner.calibration.fitfile import read_fit
 from sd_runner.cli import cli
 from sd_runner.errors import InputError

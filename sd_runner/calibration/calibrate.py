@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sd_runner.calibration.config import CalibrationConfig, check_effort
+from sd_runner.calibration.config import CalibrationConfig
+from sd_runner.calibration.config_checks import check_effort
 from sd_runner.calibration.optimize import Optimum, fit
 from sd_runner.calibration.problem import CalibrationProblem, Skipped
 from sd_runner.calibration.row_accounting import FITTED, accounting_table
@@ -153,15 +154,7 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
     clock = time.perf_counter()
     problem = CalibrationProblem(model, config, observations)
     check_effort(config, method, problem.run_bytes(), uncertainty)
-    late = problem.after_final_time()
-    if late:
-        notice(f"{len(late)} rows after final_time {config.final_time:g} are not compared "
-               f"({file_lines(late)})")
-    others = [s.observation for s in problem.skipped if s.status != "prior"
-              and s.observation not in late]
-    if others:
-        notice(f"{len(others)} more rows are not compared ({file_lines(others)}); "
-               "row_accounting.csv gives each one's reason")
+    _tell_not_compared(problem, notice)
     optimum = fit(problem, method, seed, config.starts, config.max_evaluations,
                   lambda done, total: progress("fit", done, total), config.generations)
     seconds["fit"] = time.perf_counter() - clock
@@ -171,22 +164,10 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
     cov = covariance(problem, estimate, scale)
     intervals = posterior = None
     if uncertainty:
-        clock = time.perf_counter()
-        intervals = profile_intervals(problem, estimate, best, scale, config.confidence,
-                                      cov.standard_error, config.max_evaluations,
-                                      lambda d, t: progress("profiles", d, t))
-        seconds["profiles"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        posterior = sample_posterior(problem, estimate, cov.standard_error, scale,
-                                     config.mcmc_walkers, config.mcmc_steps, config.mcmc_burn,
-                                     config.mcmc_thin, config.sample_size, seed,
-                                     lambda d, t: progress("mcmc", d, t))
-        seconds["mcmc"] = time.perf_counter() - clock
+        intervals, posterior = _measure_uncertainty(problem, optimum, scale, cov, seed,
+                                                    progress, seconds)
     rows = fit_rows(problem, estimate)
-    labels = [str(p) for p in _as_list(data_path)]
-    files = [Path(p) for p in _as_list(data_file if data_file is not None else data_path)]
-    digests = [hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else ""
-               for f in files]
+    labels, digests = _data_files(data_path, data_file)
     return Calibration(
         config=config, method=method, seed=seed, names=list(problem.names),
         estimate=estimate, chi_square=best, dof=dof, scale=scale, optimum=optimum,
@@ -200,6 +181,49 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
         model_digest=model.file_sha256, seconds=seconds,
         accounting=row_accounting(problem, rows), data_paths=labels,
     )
+
+
+def _tell_not_compared(problem: CalibrationProblem, notice: Callable[[str], None]) -> None:
+    """Say, before the fit, which rows it leaves out: those after ``final_time``, then the
+    others (their reasons are in the row accounting)."""
+    late = problem.after_final_time()
+    if late:
+        notice(f"{len(late)} rows after final_time {problem.config.final_time:g} are not "
+               f"compared ({file_lines(late)})")
+    others = [s.observation for s in problem.skipped if s.status != "prior"
+              and s.observation not in late]
+    if others:
+        notice(f"{len(others)} more rows are not compared ({file_lines(others)}); "
+               "row_accounting.csv gives each one's reason")
+
+
+def _measure_uncertainty(problem: CalibrationProblem, optimum: Optimum, scale: float, cov,
+                         seed: int, progress: Progress, seconds: dict[str, float]):
+    """Profile-likelihood intervals and the MCMC sample around ``optimum``; each stage's
+    duration goes into ``seconds``."""
+    config, estimate, best = problem.config, optimum.estimate, optimum.cost
+    clock = time.perf_counter()
+    intervals = profile_intervals(problem, estimate, best, scale, config.confidence,
+                                  cov.standard_error, config.max_evaluations,
+                                  lambda d, t: progress("profiles", d, t))
+    seconds["profiles"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    posterior = sample_posterior(problem, estimate, cov.standard_error, scale,
+                                 config.mcmc_walkers, config.mcmc_steps, config.mcmc_burn,
+                                 config.mcmc_thin, config.sample_size, seed,
+                                 lambda d, t: progress("mcmc", d, t))
+    seconds["mcmc"] = time.perf_counter() - clock
+    return intervals, posterior
+
+
+def _data_files(data_path, data_file) -> tuple[list[str], list[str]]:
+    """How the observation files are named in the results, and each one's sha256 (empty for
+    a name that is not a file)."""
+    labels = [str(p) for p in _as_list(data_path)]
+    files = [Path(p) for p in _as_list(data_file if data_file is not None else data_path)]
+    digests = [hashlib.sha256(f.read_bytes()).hexdigest() if f.is_file() else ""
+               for f in files]
+    return labels, digests
 
 
 def _as_list(value) -> list:

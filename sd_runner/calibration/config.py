@@ -157,6 +157,59 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
     """
     source = TomlFile(path, "calibration settings file")
     data = source.data
+    fit, uncertainty = _main_tables(source, data)
+    clusters = _string_table(source, data["clusters"], "clusters")
+    excluded = _string_table(source, data.get("excluded_clusters", {}), "excluded_clusters")
+    both = set(clusters) & set(excluded)
+    if both:
+        raise source.error(sorted(both)[0], f"cluster {sorted(both)[0]!r} is both mapped and "
+                           "excluded; keep one")
+    regions = _regions(source, fit.get("regions", [DEFAULT_REGION]), "regions", "fit")
+    aggregates = _aggregates(source, data.get("aggregate_clusters", {}), clusters, excluded)
+    series, uncompared = _series_tables(source, data)
+    parameters = [_parameter(source, name, raw, observations)
+                  for name, raw in source.table(data["parameters"], "parameters",
+                                                "parameters").items()]
+    if not parameters:
+        raise source.error("parameters", "no parameters to estimate; list at least one")
+    _refuse_overlaps(source, [p.name for p in parameters])
+    confidence = source.number(uncertainty.get("confidence", 0.95), "confidence", "confidence")
+    if not 0.5 <= confidence < 1:
+        raise source.error("confidence", f"confidence {confidence} must be in [0.5, 1), "
+                           "e.g. 0.95")
+    derived_weight = source.number(fit.get("derived_weight", 1.0), "derived_weight",
+                                   "derived_weight")
+    if derived_weight < 0:
+        raise source.error("derived_weight", "derived_weight must be 0 or more")
+    mcmc = _mcmc_settings(source, uncertainty, len(parameters))
+    method = source.text_field(fit.get("method", "least-squares"), "method", "method")
+    if method not in METHODS:
+        raise source.error("method", f"unknown method {method!r}; use one of "
+                           f"{', '.join(METHODS)}")
+    return CalibrationConfig(
+        path=source.path,
+        digest=hashlib.sha256(source.text.encode()).hexdigest(),
+        final_time=source.number(fit.get("final_time"), "final_time", "final_time"),
+        method=method,
+        seed=_integer(source, fit, "seed", 0, 0, "fit", limits.LEGACY_SEED_MAX),
+        starts=_integer(source, fit, "starts", 16, 1, "fit"),
+        max_evaluations=_integer(source, fit, "max_evaluations", 400, 10, "fit"),
+        generations=_integer(source, fit, "generations", 100, 1, "fit"),
+        derived_weight=derived_weight,
+        clusters=clusters,
+        excluded_clusters=excluded,
+        series=series,
+        parameters=parameters,
+        confidence=confidence,
+        regions=regions,
+        aggregates=aggregates,
+        uncompared_series=uncompared,
+        **mcmc,
+    )
+
+
+def _main_tables(source: TomlFile, data: dict) -> tuple[dict, dict]:
+    """The file's top level checked, and its ``[fit]`` and ``[uncertainty]`` tables."""
     source.no_unknown_keys(data, {"fit", "clusters", "excluded_clusters", "aggregate_clusters",
                                   "uncompared_series", "series", "parameters", "uncertainty"},
                            "the settings file")
@@ -171,14 +224,11 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
     source.no_unknown_keys(uncertainty, {"confidence", "mcmc_walkers", "mcmc_steps",
                                          "mcmc_burn", "mcmc_thin", "sample_size"},
                            "[uncertainty]")
-    clusters = _string_table(source, data["clusters"], "clusters")
-    excluded = _string_table(source, data.get("excluded_clusters", {}), "excluded_clusters")
-    both = set(clusters) & set(excluded)
-    if both:
-        raise source.error(sorted(both)[0], f"cluster {sorted(both)[0]!r} is both mapped and "
-                           "excluded; keep one")
-    regions = _regions(source, fit.get("regions", [DEFAULT_REGION]), "regions", "fit")
-    aggregates = _aggregates(source, data.get("aggregate_clusters", {}), clusters, excluded)
+    return fit, uncertainty
+
+
+def _series_tables(source: TomlFile, data: dict) -> tuple[dict[str, SeriesMap], dict[str, str]]:
+    """``[series]`` and ``[uncompared_series]``, which may not name one series twice."""
     series_tables = source.table(data["series"], "series", "series")
     _refuse_case_twins(source, list(series_tables), "series")
     series = {name: _series(source, name, raw) for name, raw in series_tables.items()}
@@ -187,78 +237,45 @@ def load_config(path: str | Path, observations: list[Observation] | None) -> Cal
     if mapped:
         raise source.error(mapped[0], f"series {mapped[0]!r} is both mapped ([series]) and "
                            "uncompared ([uncompared_series]); keep one")
-    parameters = [_parameter(source, name, raw, observations)
-                  for name, raw in source.table(data["parameters"], "parameters",
-                                                "parameters").items()]
-    if not parameters:
-        raise source.error("parameters", "no parameters to estimate; list at least one")
-    _refuse_overlaps(source, [p.name for p in parameters])
+    return series, uncompared
 
-    def integer(table, key, default, low, where, high=None):
-        value = table.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise source.error(key, f"{key} must be a whole number of at least {low}, not "
-                               f"{value!r}", where)
-        if high is not None and value > high:
-            raise source.error(key, f"{key} {value} must be at most {high}", where)
-        return value
 
-    confidence = source.number(uncertainty.get("confidence", 0.95), "confidence", "confidence")
-    if not 0.5 <= confidence < 1:
-        raise source.error("confidence", f"confidence {confidence} must be in [0.5, 1), "
-                           "e.g. 0.95")
-    derived_weight = source.number(fit.get("derived_weight", 1.0), "derived_weight",
-                                   "derived_weight")
-    if derived_weight < 0:
-        raise source.error("derived_weight", "derived_weight must be 0 or more")
-    walkers = integer(uncertainty, "mcmc_walkers", 64, 2, "uncertainty")
-    if walkers < 2 * len(parameters) or walkers % 2:
+def _mcmc_settings(source: TomlFile, uncertainty: dict, parameters: int) -> dict[str, int]:
+    """The MCMC keys of ``[uncertainty]``, checked against each other and the number of
+    estimated ``parameters``."""
+    walkers = _integer(source, uncertainty, "mcmc_walkers", 64, 2, "uncertainty")
+    if walkers < 2 * parameters or walkers % 2:
         raise source.error("mcmc_walkers", f"mcmc_walkers {walkers} must be even and at least "
-                           f"twice the {len(parameters)} estimated parameters", "uncertainty")
-    steps = integer(uncertainty, "mcmc_steps", 3000, 1, "uncertainty")
-    burn = integer(uncertainty, "mcmc_burn", steps // 3, 0, "uncertainty")
+                           f"twice the {parameters} estimated parameters", "uncertainty")
+    steps = _integer(source, uncertainty, "mcmc_steps", 3000, 1, "uncertainty")
+    burn = _integer(source, uncertainty, "mcmc_burn", steps // 3, 0, "uncertainty")
     if burn >= steps:
         raise source.error("mcmc_burn", f"mcmc_burn {burn} must be below mcmc_steps {steps}",
                            "uncertainty")
-    thin = integer(uncertainty, "mcmc_thin", 10, 1, "uncertainty")
+    thin = _integer(source, uncertainty, "mcmc_thin", 10, 1, "uncertainty")
     if thin > steps - burn:
         raise source.error("mcmc_thin", f"mcmc_thin {thin} keeps no step of the "
                            f"{steps - burn} after burn-in; give at most {steps - burn}",
                            "uncertainty")
     kept = (steps - burn) // thin * walkers
-    sample_size = integer(uncertainty, "sample_size", 1000, 1, "uncertainty")
+    sample_size = _integer(source, uncertainty, "sample_size", 1000, 1, "uncertainty")
     if sample_size > kept:  # the sample is drawn from the kept draws, without repeats
         raise source.error("sample_size", f"sample_size {sample_size} is more than the {kept} "
                            "draws the MCMC keeps ((mcmc_steps - mcmc_burn) // mcmc_thin * "
                            f"mcmc_walkers); give at most {kept}", "uncertainty")
-    method = source.text_field(fit.get("method", "least-squares"), "method", "method")
-    if method not in METHODS:
-        raise source.error("method", f"unknown method {method!r}; use one of "
-                           f"{', '.join(METHODS)}")
-    return CalibrationConfig(
-        path=source.path,
-        digest=hashlib.sha256(source.text.encode()).hexdigest(),
-        final_time=source.number(fit.get("final_time"), "final_time", "final_time"),
-        method=method,
-        seed=integer(fit, "seed", 0, 0, "fit", limits.LEGACY_SEED_MAX),
-        starts=integer(fit, "starts", 16, 1, "fit"),
-        max_evaluations=integer(fit, "max_evaluations", 400, 10, "fit"),
-        generations=integer(fit, "generations", 100, 1, "fit"),
-        derived_weight=derived_weight,
-        clusters=clusters,
-        excluded_clusters=excluded,
-        series=series,
-        parameters=parameters,
-        confidence=confidence,
-        mcmc_walkers=walkers,
-        mcmc_steps=steps,
-        mcmc_burn=burn,
-        mcmc_thin=thin,
-        sample_size=sample_size,
-        regions=regions,
-        aggregates=aggregates,
-        uncompared_series=uncompared,
-    )
+    return {"mcmc_walkers": walkers, "mcmc_steps": steps, "mcmc_burn": burn,
+            "mcmc_thin": thin, "sample_size": sample_size}
+
+
+def _integer(source: TomlFile, table: dict, key: str, default: int, low: int, where: str,
+             high: int | None = None) -> int:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise source.error(key, f"{key} must be a whole number of at least {low}, not "
+                           f"{value!r}", where)
+    if high is not None and value > high:
+        raise source.error(key, f"{key} {value} must be at most {high}", where)
+    return value
 
 
 def _string_table(source: TomlFile, raw, name: str) -> dict[str, str]:
@@ -440,82 +457,3 @@ def _refuse_overlaps(source: TomlFile, names: list[str]) -> None:
         name, other = twice
         raise source.error(name, f"{name!r} sets what {other!r} already sets; "
                            "estimate each constant (or element) once")
-
-
-def check_against_model(config: CalibrationConfig, model) -> None:
-    """``final_time`` must make a run ``model`` can take, and every estimated parameter must be
-    a constant of it, with bounds within the range the ``.mdl`` declares for it; the error
-    names the line."""
-    from sd_runner.engine.ensemble import ParameterSpace
-
-    try:
-        model.time_axis(final_time=config.final_time)
-    except InputError as exc:
-        source = TomlFile(config.path, "calibration settings file")
-        raise source.error("final_time", f"final_time {config.final_time:g}: {exc}") from None
-    first, last = model.control("INITIAL TIME"), model.control("FINAL TIME")
-    if not first < config.final_time <= last:
-        source = TomlFile(config.path, "calibration settings file")
-        raise source.error("final_time", f"final_time {config.final_time:g} must be after "
-                           f"INITIAL TIME {first:g} and at most FINAL TIME {last:g} of the "
-                           "model; give the year the last row to fit ends", "fit")
-    for parameter in config.parameters:
-        try:
-            ParameterSpace(model, [parameter.name])
-        except InputError as exc:
-            source = TomlFile(config.path, "calibration settings file")
-            raise source.error(parameter.name, f"{exc}; estimate a constant of the model, "
-                               "by its Vensim name") from None
-        problem = (model.range_error(parameter.name, parameter.lower)
-                   or model.range_error(parameter.name, parameter.upper))
-        if problem:
-            source = TomlFile(config.path, "calibration settings file")
-            raise source.error(parameter.name, f"{parameter.name}: bounds [{parameter.lower:g}, "
-                               f"{parameter.upper:g}] reach outside the range the model "
-                               f"declares ({problem}); keep them inside it")
-
-
-#: Members of a differential-evolution population per estimated parameter (see optimize).
-EVOLUTION_POPSIZE = 15
-
-
-def check_effort(config: CalibrationConfig, method: str, run_bytes: int,
-                 uncertainty: bool = True) -> None:
-    """Refuse settings whose worst case this machine cannot meet (see
-    :mod:`sd_runner.inputs.limits`): the fit's runs, the MCMC sample's runs and chain, and the batch
-    of runs one step simulates together (``run_bytes`` each). The error names the keys.
-    """
-    d = len(config.parameters)
-    search = config.max_evaluations * (d + 2)  # each iteration: a run and a Jacobian batch
-    if method == "differential-evolution":
-        what = (f"the fit (generations {config.generations}, max_evaluations "
-                f"{config.max_evaluations})")
-        runs = (config.generations + 1) * EVOLUTION_POPSIZE * d + search
-        batch = EVOLUTION_POPSIZE * d
-    else:
-        what = f"the fit (starts {config.starts}, max_evaluations {config.max_evaluations})"
-        runs = (config.starts + 1) * search
-        batch = d + 1
-    needed = batch * run_bytes + limits.FLOAT_BYTES * 3 * (config.starts + 1) * d
-    _refuse_beyond(config, "fit", what, needed, runs, "lower them")
-    if not uncertainty:
-        return
-    walkers, steps = config.mcmc_walkers, config.mcmc_steps
-    kept = (steps - config.mcmc_burn) // config.mcmc_thin * walkers
-    # emcee keeps every step's positions and log-probabilities; the kept part is copied twice
-    chain = limits.FLOAT_BYTES * (steps * walkers * (d + 1) + 2 * kept * d)
-    _refuse_beyond(config, "uncertainty", f"the MCMC sample (mcmc_walkers {walkers}, "
-                   f"mcmc_steps {steps})", chain + walkers * run_bytes, walkers * steps,
-                   "give fewer walkers or steps")
-
-
-def _refuse_beyond(config, table: str, what: str, needed: int, runs: int, fix: str) -> None:
-    problem = limits.shortfall(needed, runs)
-    if problem is None:
-        return
-    message = f"{what}, at worst, {problem}; {fix}"
-    try:
-        source = TomlFile(config.path, "calibration settings file")
-    except InputError:  # the file changed since it was read: name it without a line
-        raise InputError(f"{config.path}: {message}") from None
-    raise source.error(table, message)

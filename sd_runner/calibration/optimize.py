@@ -22,6 +22,7 @@ import numpy as np
 from scipy import optimize
 from scipy.stats import qmc
 
+from sd_runner.calibration.config_checks import EVOLUTION_POPSIZE
 from sd_runner.calibration.problem import CalibrationProblem
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -141,7 +142,7 @@ def _multi_start(problem, seed, starts, max_evaluations, progress) -> Optimum:
 
 def _evolution(problem, seed, generations, max_evaluations, progress) -> Optimum:
     runs = 0
-    popsize = 15
+    popsize = EVOLUTION_POPSIZE
 
     def cost(x):  # x: [parameter, member]
         nonlocal runs

@@ -113,6 +113,17 @@ class CalibrationProblem:
         self.axis = model.time_axis(saveper=model.control("TIME STEP"),
                                     final_time=self.final_time)
         self.observations = list(observations)
+        self._sort_rows(observations)
+        self._row_arrays()
+        priors = [(i, p.prior) for i, p in enumerate(config.parameters) if p.prior is not None]
+        self._prior_index = np.array([i for i, _ in priors], dtype=int)
+        self._prior_mean = np.array([p.mean for _, p in priors])
+        self._prior_sd = np.array([p.sd for _, p in priors])
+
+    def _sort_rows(self, observations: list[Observation]) -> None:
+        """Each row into ``targets`` (compared) or ``skipped``; refuse a problem with no
+        target."""
+        config = self.config
         self.targets: list[Target] = []
         self.skipped: list[Skipped] = []
         for row in observations:
@@ -130,6 +141,10 @@ class CalibrationProblem:
             raise InputError("no observation row can be compared with the model; check the "
                              "series and clusters of the observation file against the "
                              "calibration settings")
+
+    def _row_arrays(self) -> None:
+        """What the residuals need of every target, as arrays over the targets."""
+        config, model = self.config, self.model
         columns = sorted({c for t in self.targets for c in t.columns})
         self.columns = columns
         self.out_slots = np.asarray(model._column_slots(columns), dtype=np.int64)
@@ -163,10 +178,6 @@ class CalibrationProblem:
         self._season_slope = np.array([t.season_slope for t in self.targets])
         self._season_source = [self._seasonal_getter(t.series.seasonal_share)
                                for t in self.targets]
-        priors = [(i, p.prior) for i, p in enumerate(config.parameters) if p.prior is not None]
-        self._prior_index = np.array([i for i, _ in priors], dtype=int)
-        self._prior_mean = np.array([p.mean for _, p in priors])
-        self._prior_sd = np.array([p.sd for _, p in priors])
 
     # ------------------------------------------------------------------ building
     def after_final_time(self) -> list[Observation]:

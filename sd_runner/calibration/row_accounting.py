@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from sd_runner.calibration.config import CalibrationConfig
+from sd_runner.calibration.config import CalibrationConfig, load_config
 from sd_runner.errors import InputError
-from sd_runner.inputs.observations import Observation
+from sd_runner.inputs.observations import Observation, load_observation_files
 
 #: What happens to a row.
 FITTED, CHECK, PRIOR, NOT_COMPARED = "fitted", "check", "prior", "not compared"
@@ -123,8 +123,6 @@ def bundled_table() -> pd.DataFrame:
     """Every row of every bundled observation file, with its status under the bundled
     settings for the fit (``final_time`` of ``[fit]``), decided without simulating."""
     from sd_runner import resources
-    from sd_runner.calibration.config import load_config
-    from sd_runner.inputs.observations import load_observation_files
     from sd_runner.model.mdl_text import read_mdl
 
     observations = load_observation_files(resources.observation_paths())

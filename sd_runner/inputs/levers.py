@@ -109,55 +109,62 @@ def load_levers(path: str | Path | None = None) -> dict[str, Lever]:
         Lever id to :class:`Lever`, in the paper's order.
     """
     source = TomlFile(path or resources.levers_path(), "levers file")
-    levers = []
-    for lever_id, raw in source.data.items():
-        table = source.table(raw, lever_id, lever_id)
-        source.no_unknown_keys(table, _LEVER_KEYS, f"lever {lever_id!r}")
-        for key in ("number", "lever", "title", "start_year", "ramp_years", "settings"):
-            if key not in table:
-                raise source.error(lever_id, f"lever {lever_id!r} lacks {key!r}; add it")
-        settings = []
-        for raw_setting in table["settings"]:
-            setting_table = source.table(raw_setting, lever_id, f"{lever_id}.settings")
-            source.no_unknown_keys(setting_table, _SETTING_KEYS, f"a setting of {lever_id!r}")
-            variable = source.text_field(setting_table.get("variable"), lever_id, "variable")
-            numbers = {
-                key: source.number(setting_table.get(key), variable, f"{variable}: {key}")
-                for key in ("min", "max", "default", "full")
-            }
-            if numbers["min"] > numbers["max"]:
-                raise source.error(variable, f"{variable}: min {numbers['min']} is above max "
-                                   f"{numbers['max']}; swap them")
-            for key in ("default", "full"):
-                if not numbers["min"] <= numbers[key] <= numbers["max"]:
-                    raise source.error(variable, f"{variable}: {key} {numbers[key]} is outside "
-                                       f"[{numbers['min']}, {numbers['max']}]; move it inside")
-            settings.append(LeverSetting(
-                variable=variable,
-                unit=source.text_field(setting_table.get("unit", ""), variable, "unit"),
-                description=source.text_field(
-                    setting_table.get("description", ""), variable, "description"),
-                basis=source.text_field(setting_table.get("basis", ""), variable, "basis"),
-                **numbers,
-            ))
-        ramp = source.number(table["ramp_years"], lever_id, f"{lever_id}: ramp_years")
-        if ramp < 0:
-            raise source.error(lever_id,
-                               f"{lever_id}: ramp_years {ramp} is negative; use 0 or more")
-        levers.append(Lever(
-            id=lever_id,
-            number=int(source.number(table["number"], lever_id, f"{lever_id}: number")),
-            element=source.text_field(table["lever"], lever_id, "lever"),
-            title=source.text_field(table["title"], lever_id, "title"),
-            paper=source.text_field(table.get("paper", ""), lever_id, "paper"),
-            cost_to_firms=source.text_field(table.get("cost_to_firms", ""), lever_id,
-                                            "cost_to_firms"),
-            cost_to_government=source.text_field(table.get("cost_to_government", ""), lever_id,
-                                                 "cost_to_government"),
-            start_year=source.number(table["start_year"], lever_id, f"{lever_id}: start_year"),
-            ramp_years=ramp,
-            settings=tuple(settings),
-        ))
+    levers = [_lever(source, lever_id, raw) for lever_id, raw in source.data.items()]
     if not levers:
         raise InputError(f"{source.path}: defines no lever; see the bundled levers.toml")
     return {lever.id: lever for lever in sorted(levers, key=lambda lever: lever.number)}
+
+
+def _lever(source: TomlFile, lever_id: str, raw) -> Lever:
+    """One ``[lever]`` table, checked."""
+    table = source.table(raw, lever_id, lever_id)
+    source.no_unknown_keys(table, _LEVER_KEYS, f"lever {lever_id!r}")
+    for key in ("number", "lever", "title", "start_year", "ramp_years", "settings"):
+        if key not in table:
+            raise source.error(lever_id, f"lever {lever_id!r} lacks {key!r}; add it")
+    settings = [_setting(source, lever_id, raw_setting) for raw_setting in table["settings"]]
+    ramp = source.number(table["ramp_years"], lever_id, f"{lever_id}: ramp_years")
+    if ramp < 0:
+        raise source.error(lever_id,
+                           f"{lever_id}: ramp_years {ramp} is negative; use 0 or more")
+    return Lever(
+        id=lever_id,
+        number=int(source.number(table["number"], lever_id, f"{lever_id}: number")),
+        element=source.text_field(table["lever"], lever_id, "lever"),
+        title=source.text_field(table["title"], lever_id, "title"),
+        paper=source.text_field(table.get("paper", ""), lever_id, "paper"),
+        cost_to_firms=source.text_field(table.get("cost_to_firms", ""), lever_id,
+                                        "cost_to_firms"),
+        cost_to_government=source.text_field(table.get("cost_to_government", ""), lever_id,
+                                             "cost_to_government"),
+        start_year=source.number(table["start_year"], lever_id, f"{lever_id}: start_year"),
+        ramp_years=ramp,
+        settings=tuple(settings),
+    )
+
+
+def _setting(source: TomlFile, lever_id: str, raw) -> LeverSetting:
+    """One of a lever's ``settings``, checked: its default and full values lie within its
+    [min, max]."""
+    setting_table = source.table(raw, lever_id, f"{lever_id}.settings")
+    source.no_unknown_keys(setting_table, _SETTING_KEYS, f"a setting of {lever_id!r}")
+    variable = source.text_field(setting_table.get("variable"), lever_id, "variable")
+    numbers = {
+        key: source.number(setting_table.get(key), variable, f"{variable}: {key}")
+        for key in ("min", "max", "default", "full")
+    }
+    if numbers["min"] > numbers["max"]:
+        raise source.error(variable, f"{variable}: min {numbers['min']} is above max "
+                           f"{numbers['max']}; swap them")
+    for key in ("default", "full"):
+        if not numbers["min"] <= numbers[key] <= numbers["max"]:
+            raise source.error(variable, f"{variable}: {key} {numbers[key]} is outside "
+                               f"[{numbers['min']}, {numbers['max']}]; move it inside")
+    return LeverSetting(
+        variable=variable,
+        unit=source.text_field(setting_table.get("unit", ""), variable, "unit"),
+        description=source.text_field(
+            setting_table.get("description", ""), variable, "description"),
+        basis=source.text_field(setting_table.get("basis", ""), variable, "basis"),
+        **numbers,
+    )

@@ -155,6 +155,16 @@ def load_observations(path: str | Path) -> list[Observation]:
         Naming the file, the line and the field of the first malformed row.
     """
     path = Path(path)
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    header = _header(path, reader)
+    rows = _rows(path, reader, header)
+    if not rows:
+        raise InputError(f"{path}: no data rows under the header; add observations")
+    return rows
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, refused unless it is a UTF-8 text file of sensible size."""
     if not path.exists():
         raise InputError(f"{path}: observation file not found; check the path")
     if not path.is_file():
@@ -175,7 +185,11 @@ def load_observations(path: str | Path) -> list[Observation]:
     if not text.strip():
         raise InputError(f"{path}: the file is empty; it needs a header row "
                          f"({','.join(REQUIRED_COLUMNS)}) and data rows")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    return text
+
+
+def _header(path: Path, reader) -> list[str]:
+    """The header row: every required column, no unknown or repeated one."""
     try:
         header = [h.strip() for h in next(reader)]
     except csv.Error as exc:
@@ -191,6 +205,12 @@ def load_observations(path: str | Path) -> list[Observation]:
     repeated = sorted({c for c in header if header.count(c) > 1})
     if repeated:
         raise InputError(f"{path}:1: column {repeated[0]!r} appears twice; keep one")
+    return header
+
+
+def _rows(path: Path, reader, header: list[str]) -> list[Observation]:
+    """The data rows under ``header`` (blank lines skipped), none repeating another's series,
+    cluster, region and period."""
     rows: list[Observation] = []
     seen: dict[tuple, int] = {}
     try:
@@ -211,8 +231,6 @@ def load_observations(path: str | Path) -> list[Observation]:
     except csv.Error as exc:
         raise InputError(f"{path}:{reader.line_num}: not valid CSV ({exc}); fix the quoting "
                          "on that line") from None
-    if not rows:
-        raise InputError(f"{path}: no data rows under the header; add observations")
     return rows
 
 

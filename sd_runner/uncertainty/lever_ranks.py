@@ -60,20 +60,7 @@ def lever_ranks(model: FastModel, levers: dict[str, Lever], factors: PolicyFacto
     if len(others.values) != members:
         raise ValueError(f"{len(others.values)} parameter sets for {members} members")
     neutral = np.array([s.default for s in settings] + [base[i] for _, i in costs])
-    blocks, clipped = [np.tile(neutral, (members, 1))], {}
-    for position, lever in enumerate(order):
-        block = np.tile(neutral, (members, 1))
-        magnitude, cost = draws[:, 2 * position], draws[:, 2 * position + 1]
-        for setting in lever.settings:
-            wanted = setting.default + magnitude * (setting.full - setting.default)
-            inside = np.clip(wanted, setting.min, setting.max)
-            if (inside != wanted).any():
-                clipped[setting.variable] = float(np.mean(inside != wanted))
-            block[:, policy_names.index(setting.variable)] = inside
-        for column, (label, index) in enumerate(costs, start=len(settings)):
-            if _named(label, factors.levers[position].constants):
-                block[:, column] = base[index] * cost
-        blocks.append(block)
+    blocks, clipped = _policy_blocks(order, factors, draws, neutral, policy_names, costs, base)
     blocks = [np.column_stack([block, others.values[:, keep]]) for block in blocks]
     if progress:
         progress(f"running the baseline and {len(order)} levers over {members} members "
@@ -86,14 +73,8 @@ def lever_ranks(model: FastModel, levers: dict[str, Lever], factors: PolicyFacto
     columns = [result.columns.index(f"{o}[{c}]") for o in RANKED for c in clusters]
     final = result.values[:, -1, columns].reshape(len(blocks), members, len(RANKED),
                                                   len(clusters))
-    excluded: dict[int, ExcludedSet] = {}
     scenarios = [BASELINE] + [lever.id for lever in order]
-    for breach in result.breaches:
-        member = breach.member % members
-        excluded.setdefault(member, ExcludedSet(scenarios[breach.member // members],
-                                                dataclasses.replace(breach, member=member)))
-    refuse_too_many(excluded, members, f"--members {members}", "members", "member",
-                    "the bounds of the factors files")
+    excluded = _excluded_members(result.breaches, members, scenarios)
     kept = np.ones(members, dtype=bool)
     kept[list(excluded)] = False
     effects = final[1:, kept] - final[0, kept]
@@ -108,6 +89,44 @@ def lever_ranks(model: FastModel, levers: dict[str, Lever], factors: PolicyFacto
                       others.source, tuple(distributions), tuple(sorted(clipped.items())),
                       superseded,
                       tuple(excluded[m] for m in sorted(excluded)))
+
+
+def _policy_blocks(order: list[Lever], factors: PolicyFactors, draws: np.ndarray,
+                   neutral: np.ndarray, policy_names: list[str], costs: list[tuple[str, int]],
+                   base: np.ndarray) -> tuple[list[np.ndarray], dict[str, float]]:
+    """The policy columns of every member: a block of neutral values (the baseline), then one
+    block per lever of ``order`` with its settings and unit costs as that member draws them.
+    Also each setting clipped to its [min, max], with the share of members clipped."""
+    members = len(draws)
+    blocks, clipped = [np.tile(neutral, (members, 1))], {}
+    settings = sum(len(lever.settings) for lever in order)
+    for position, lever in enumerate(order):
+        block = np.tile(neutral, (members, 1))
+        magnitude, cost = draws[:, 2 * position], draws[:, 2 * position + 1]
+        for setting in lever.settings:
+            wanted = setting.default + magnitude * (setting.full - setting.default)
+            inside = np.clip(wanted, setting.min, setting.max)
+            if (inside != wanted).any():
+                clipped[setting.variable] = float(np.mean(inside != wanted))
+            block[:, policy_names.index(setting.variable)] = inside
+        for column, (label, index) in enumerate(costs, start=settings):
+            if _named(label, factors.levers[position].constants):
+                block[:, column] = base[index] * cost
+        blocks.append(block)
+    return blocks, clipped
+
+
+def _excluded_members(breaches, members: int, scenarios: list[str]) -> dict[int, ExcludedSet]:
+    """Each member that leaves a declared range in any of its runs, with its first breach and
+    the scenario it occurs in; refused when too many do."""
+    excluded: dict[int, ExcludedSet] = {}
+    for breach in breaches:
+        member = breach.member % members
+        excluded.setdefault(member, ExcludedSet(scenarios[breach.member // members],
+                                                dataclasses.replace(breach, member=member)))
+    refuse_too_many(excluded, members, f"--members {members}", "members", "member",
+                    "the bounds of the factors files")
+    return excluded
 
 
 def _cost_columns(model: FastModel, factors: PolicyFactors) -> list[tuple[str, int]]:

@@ -224,52 +224,93 @@ def load_assertions(path: str | Path, *, variables: dict[str, tuple[str, ...]],
 
 def _assertion(source, table, by_name, variables, scenario_names, loop_codes, time_range,
                constants) -> Assertion:
-    # One pass over the table, field by field in the order of the file's header, each field
-    # checked where it is read so that its error points at its line: long, but flat.
-    if not isinstance(table, dict) or "id" not in table:
-        raise InputError(f"{source.path}: every [[assertion]] needs an id")
-    ident = source.text_field(table["id"], "id", "id")
-    here = f'"{ident}"'
-
-    def error(key: str, message: str) -> InputError:
-        return source.error(key, f"assertion {ident!r}: {message}", here)
-
-    def text(key: str, default: str | None = None) -> str:
-        if key not in table:
-            if default is None:
-                raise error("id", f"{key} is missing; give it")
-            return default
-        return source.text_field(table[key], key, key, here).strip()
-
-    def listed(key: str, default, what: str) -> list[str]:
-        value = table.get(key, default)
-        value = [value] if isinstance(value, str) else value
-        if not isinstance(value, list) or not value or not all(
-                isinstance(v, str) for v in value):
-            raise error(key, f"{key} must be {what}")
-        return value
-
-    def pair(key: str) -> tuple[float, float]:
-        value = table[key]
-        if not isinstance(value, list) or len(value) != 2:
-            raise error(key, f"{key} must be two numbers [low, high], not {value!r}")
-        low, high = (source.number(v, key, key, here) if not (isinstance(v, float)
-                     and math.isinf(v)) else v for v in value)
-        if low > high:
-            raise error(key, f"{key} [{low:g}, {high:g}] is reversed; write [low, high]")
-        return low, high
-
-    source.no_unknown_keys(table, _KEYS, f"assertion {ident!r}")
+    # Fields are read, and checked, in the order of the file's header, so that the first
+    # error is the one a reader meets first.
+    fields = _Fields(source, table)
+    error, text = fields.error, fields.text
+    source.no_unknown_keys(table, _KEYS, f"assertion {fields.ident!r}")
     expect = text("expect")
     if expect not in KINDS:
         raise error("expect", f"unknown expect {expect!r}; use one of {', '.join(KINDS)}")
-    scenarios = listed("scenario", BASELINE, "a name or pattern, or a list of them")
+    scenarios = fields.listed("scenario", BASELINE, "a name or pattern, or a list of them")
     for pattern in scenarios:
         if not any(fnmatch.fnmatchcase(name, pattern) for name in scenario_names):
             raise error("scenario", f"scenario {pattern!r} matches none of: "
                         f"{', '.join(scenario_names)}")
+    resolved, clusters = _variables(fields, by_name, variables)
+    set_constants, cut = _changes(fields, constants, loop_codes)
+    window = fields.pair("window") if "window" in table else time_range
+    if window[0] < time_range[0] or window[1] > time_range[1]:
+        raise error("window", f"window [{window[0]:g}, {window[1]:g}] is outside the "
+                    f"simulation ({time_range[0]:g}-{time_range[1]:g})")
+    bounds = fields.pair("bounds") if "bounds" in table else None
+    if expect == "within" and bounds is None:
+        raise error("expect", "within needs bounds = [low, high]")
+    of, reference = _comparison(fields, expect, scenarios, scenario_names,
+                                bool(set_constants or cut))
+    turn = text("turn", "any")
+    if turn not in TURNS:
+        raise error("turn", f"turn must be one of {', '.join(TURNS)}, not {turn!r}")
+    tolerance = source.number(table.get("tolerance", DEFAULT_TOLERANCE), "tolerance",
+                              "tolerance", fields.here)
+    if not 0 <= tolerance < 1:
+        raise error("tolerance", f"tolerance {tolerance:g} must be at least 0 and below 1")
+    return Assertion(
+        id=fields.ident, title=text("title"), basis=text("basis"), claim=text("claim", ""),
+        scenarios=tuple(scenarios), constants=tuple(set_constants), cut=tuple(cut),
+        variables=tuple(resolved), clusters=clusters, expect=expect, window=window,
+        bounds=bounds, of=of, reference=reference, turn=turn, tolerance=tolerance,
+        where=source.where(fields.ident))
+
+
+class _Fields:
+    """The fields of one ``[[assertion]]`` table, read so that an error names the assertion
+    and points at the line of the field."""
+
+    def __init__(self, source: TomlFile, table):
+        if not isinstance(table, dict) or "id" not in table:
+            raise InputError(f"{source.path}: every [[assertion]] needs an id")
+        self.source, self.table = source, table
+        self.ident = source.text_field(table["id"], "id", "id")
+        self.here = f'"{self.ident}"'
+
+    def error(self, key: str, message: str) -> InputError:
+        return self.source.error(key, f"assertion {self.ident!r}: {message}", self.here)
+
+    def text(self, key: str, default: str | None = None) -> str:
+        if key not in self.table:
+            if default is None:
+                raise self.error("id", f"{key} is missing; give it")
+            return default
+        return self.source.text_field(self.table[key], key, key, self.here).strip()
+
+    def listed(self, key: str, default, what: str) -> list[str]:
+        """A name or a list of names (``default`` when the key is absent)."""
+        value = self.table.get(key, default)
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not value or not all(
+                isinstance(v, str) for v in value):
+            raise self.error(key, f"{key} must be {what}")
+        return value
+
+    def pair(self, key: str) -> tuple[float, float]:
+        """Two numbers ``[low, high]``; either may be infinite."""
+        value = self.table[key]
+        if not isinstance(value, list) or len(value) != 2:
+            raise self.error(key, f"{key} must be two numbers [low, high], not {value!r}")
+        low, high = (self.source.number(v, key, key, self.here) if not (isinstance(v, float)
+                     and math.isinf(v)) else v for v in value)
+        if low > high:
+            raise self.error(key, f"{key} [{low:g}, {high:g}] is reversed; write [low, high]")
+        return low, high
+
+
+def _variables(fields: _Fields, by_name, variables) -> tuple[list[str], tuple | None]:
+    """The model variables the assertion judges, and the clusters it judges them in (None:
+    every element)."""
+    table, error = fields.table, fields.error
     resolved = []
-    for name in listed("variable", None, "a name or a list of names"):
+    for name in fields.listed("variable", None, "a name or a list of names"):
         if name.strip().casefold() not in by_name:
             raise error("variable", f"{name!r} is not a variable of the model")
         resolved.append(by_name[name.strip().casefold()])
@@ -283,12 +324,18 @@ def _assertion(source, table, by_name, variables, scenario_names, loop_codes, ti
             if missing:
                 raise error("clusters", f"{variable} has no element {missing[0]!r}; its "
                             f"elements are: {', '.join(variables[variable]) or 'none'}")
+    return resolved, clusters
+
+
+def _changes(fields: _Fields, constants, loop_codes) -> tuple[list, list[str]]:
+    """The condition's constants set and named loops cut."""
+    source, table, error = fields.source, fields.table, fields.error
     set_constants = []
     for key, value in source.table(table.get("constants", {}), "constants",
                                    "constants").items():
         if key.partition("[")[0].strip() not in constants:
             raise error(key, f"{key!r} is not a constant of the model")
-        set_constants.append((key, source.number(value, key, key, here)))
+        set_constants.append((key, source.number(value, key, key, fields.here)))
     cut = table.get("cut", [])
     if not isinstance(cut, list) or not all(isinstance(c, str) for c in cut):
         raise error("cut", "cut must be a list of loop codes such as [\"R1\"]")
@@ -296,13 +343,14 @@ def _assertion(source, table, by_name, variables, scenario_names, loop_codes, ti
         if code not in loop_codes:
             raise error("cut", f"no named loop {code!r}; named loops are: "
                         f"{', '.join(loop_codes)}")
-    window = pair("window") if "window" in table else time_range
-    if window[0] < time_range[0] or window[1] > time_range[1]:
-        raise error("window", f"window [{window[0]:g}, {window[1]:g}] is outside the "
-                    f"simulation ({time_range[0]:g}-{time_range[1]:g})")
-    bounds = pair("bounds") if "bounds" in table else None
-    if expect == "within" and bounds is None:
-        raise error("expect", "within needs bounds = [low, high]")
+    return set_constants, cut
+
+
+def _comparison(fields: _Fields, expect: str, scenarios: list[str], scenario_names,
+                changes: bool) -> tuple[str, str]:
+    """``of`` (the level, or the effect against the reference) and the reference run;
+    ``changes``: whether the condition sets constants or cuts loops."""
+    error, text = fields.error, fields.text
     of = text("of", "level")
     if of not in ("level", "effect"):
         raise error("of", f"of must be \"level\" or \"effect\", not {of!r}")
@@ -313,23 +361,11 @@ def _assertion(source, table, by_name, variables, scenario_names, loop_codes, ti
     if reference not in (BASELINE, UNCHANGED) and reference not in scenario_names:
         raise error("reference", f"reference {reference!r} is none of baseline, unchanged or "
                     "a scenario name")
-    if reference == UNCHANGED and not (set_constants or cut) and (
+    if reference == UNCHANGED and not changes and (
             expect in AGAINST_REFERENCE or of == "effect"):
         raise error("reference", "reference \"unchanged\" compares the run with itself: set "
                     "constants or cut loops, or use reference = \"baseline\"")
-    turn = text("turn", "any")
-    if turn not in TURNS:
-        raise error("turn", f"turn must be one of {', '.join(TURNS)}, not {turn!r}")
-    tolerance = source.number(table.get("tolerance", DEFAULT_TOLERANCE), "tolerance",
-                              "tolerance", here)
-    if not 0 <= tolerance < 1:
-        raise error("tolerance", f"tolerance {tolerance:g} must be at least 0 and below 1")
-    return Assertion(
-        id=ident, title=text("title"), basis=text("basis"), claim=text("claim", ""),
-        scenarios=tuple(scenarios), constants=tuple(set_constants), cut=tuple(cut),
-        variables=tuple(resolved), clusters=clusters, expect=expect, window=window,
-        bounds=bounds, of=of, reference=reference, turn=turn, tolerance=tolerance,
-        where=source.where(ident))
+    return of, reference
 
 
 # ---------------------------------------------------------------------- judging
