@@ -301,7 +301,8 @@ def calibrate(config_path: str | None = None, data_path=None, method: str | None
     Defaults: the bundled settings and every bundled observation file. ``uncertainty``:
     ``"full"`` (profile-likelihood intervals and the MCMC sample, minutes), ``"profiles"``
     (the intervals only) or ``"none"`` (linearised standard errors only). ``rows``: keep only
-    the observations ``rows(observation)`` is true for, e.g. to hold some out. Returns a
+    the observations ``rows(observation)`` is true for, e.g. to hold some out (the result
+    still records the whole files' hashes). Returns a
     :class:`~sd_runner.calibration.calibrate.Calibration`.
     """
     from sd_runner.calibration.calibrate import calibrate as run_calibration
