@@ -302,12 +302,21 @@ def describe_levers_and_scenarios() -> list[str]:
 
 
 # ---------------------------------------------------------------------- calibration
-def calibrate(config_path: str | None, data_path, method: str | None,
-              seed: int | None, progress=None, notice=None):
+#: ``uncertainty`` values of :func:`calibrate`: what is measured after the fit.
+UNCERTAINTY = ("full", "profiles", "none")
+
+
+def calibrate(config_path: str | None = None, data_path=None, method: str | None = None,
+              seed: int | None = None, progress=None, notice=None, *,
+              uncertainty: str = "full", rows=None):
     """Calibrate the model (from the ``.mdl``'s own values) against observation files
     (``data_path``: one, a list, or ``None``).
 
-    Defaults: the bundled settings and every bundled observation file. Returns a
+    Defaults: the bundled settings and every bundled observation file. ``uncertainty``:
+    ``"full"`` (profile-likelihood intervals and the MCMC sample, minutes), ``"profiles"``
+    (the intervals only) or ``"none"`` (linearised standard errors only). ``rows``: keep only
+    the observations ``rows(observation)`` is true for, e.g. to hold some out (the result
+    still records the whole files' hashes). Returns a
     :class:`~sd_runner.calibration.calibrate.Calibration`.
     """
     from sd_runner.calibration.calibrate import calibrate as run_calibration
@@ -320,17 +329,42 @@ def calibrate(config_path: str | None, data_path, method: str | None,
                          f"{', '.join(METHODS)}")
     if seed is not None:  # emcee seeds numpy's legacy generator, which takes 32 bits
         limits.check_seed("seed", seed, limits.LEGACY_SEED_MAX)
+    if uncertainty not in UNCERTAINTY:
+        raise InputError(f"uncertainty={uncertainty!r}: use one of {', '.join(UNCERTAINTY)}")
     data, data_label = observation_files(data_path)
     settings, settings_label = input_file(config_path, "settings", "--config")
-    observations = load_observation_files(data)
+    observations = [o for o in load_observation_files(data) if rows is None or rows(o)]
     config = load_config(settings, observations)
     check_against_model(config, bundled_model("fast", UNCALIBRATED))
     result = run_calibration(bundled_model("fast", UNCALIBRATED), config, observations,
                              data_path=data_label, data_file=data, method=method, seed=seed,
+                             uncertainty=uncertainty == "full",
                              progress=progress or (lambda *_: None),
                              notice=notice or (lambda _: None))
     result.config_path = settings_label
+    if uncertainty == "profiles":
+        result = _with_profiles(result, observations, progress or (lambda *_: None))
     return result
+
+
+def _with_profiles(result, observations, progress):
+    """``result`` with profile-likelihood intervals in its parameter table (no MCMC)."""
+    import time
+
+    from sd_runner.calibration.calibrate import parameter_table
+    from sd_runner.calibration.problem import CalibrationProblem
+    from sd_runner.calibration.uncertainty import profile_intervals
+
+    clock = time.perf_counter()
+    config = result.config
+    problem = CalibrationProblem(bundled_model("fast", UNCALIBRATED), config, observations)
+    intervals = profile_intervals(problem, result.estimate, result.chi_square, result.scale,
+                                  config.confidence, result.covariance.standard_error,
+                                  config.max_evaluations, lambda d, t: progress("profiles", d, t))
+    table = parameter_table(problem, result.estimate, result.covariance, intervals, None,
+                            config.confidence)
+    seconds = {**result.seconds, "profiles": time.perf_counter() - clock}
+    return dataclasses.replace(result, intervals=intervals, parameters=table, seconds=seconds)
 
 
 def calibration_settings(calibration) -> dict:
@@ -352,17 +386,26 @@ def calibration_files(calibration) -> dict[str, str]:
     return fit_files(calibration, html)
 
 
-def validate(data_path, fit: str = CALIBRATED, config_path: str | None = None):
-    """Compare a fitted model with observation files (``data_path``: one or a list): every
-    row accounted for, the compared rows and their statistics."""
+def validate(data_path=None, fit: str = CALIBRATED, config_path: str | None = None, *,
+             rows=None):
+    """Compare a fitted model with observation files (``data_path``: one, a list, or
+    ``None``: every bundled file): every row accounted for, the compared rows and their
+    statistics. ``fit`` as :func:`bundled_model` takes it, or a :func:`calibrate` result;
+    ``rows``: compare only the observations ``rows(observation)`` is true for."""
     from sd_runner.calibration.config import load_config
     from sd_runner.calibration.validate import validate as run_validation
     from sd_runner.inputs.observations import load_observation_files
 
-    observations = load_observation_files(observation_files(data_path)[0])
+    observations = [o for o in load_observation_files(observation_files(data_path)[0])
+                    if rows is None or rows(o)]
     # Priors play no part in comparing a fit with data, so their rows need not be present.
     config = load_config(input_file(config_path, "settings", "--config")[0], None)
-    return run_validation(bundled_model("fast", fit), config, observations)
+    if isinstance(fit, str):
+        model = bundled_model("fast", fit)
+    else:  # a calibration just made, not written to a folder
+        model = load_model("fast", UNCALIBRATED)
+        model.set_parameters(fit.values())
+    return run_validation(model, config, observations)
 
 
 # ---------------------------------------------------------------------- loops

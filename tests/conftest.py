@@ -20,12 +20,6 @@ def model():
 
 
 @pytest.fixture(scope="session")
-def pysd_model():
-    """The bundled model on PySD (about 35 s a run: used only to check the fast engine)."""
-    return runner.bundled_model("pysd")
-
-
-@pytest.fixture(scope="session")
 def levers():
     return runner.bundled_levers()
 
@@ -36,27 +30,6 @@ def bundled_runs(model):
     from sd_runner.inputs.scenarios import bundled_scenario_names
 
     return {name: run_scenario(model, runner.scenario(name)) for name in bundled_scenario_names()}
-
-
-def _pysd_frame(name):
-    return run_scenario(runner.bundled_model("pysd"), runner.scenario(name, "pysd")).frame
-
-
-@pytest.fixture(scope="session")
-def pysd_runs():
-    """Every bundled scenario run by PySD, on both cores (about 35 s a run)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from sd_runner.inputs.scenarios import bundled_scenario_names
-    from sd_runner.results.runs import ScenarioRun
-
-    names = bundled_scenario_names()
-    with ProcessPoolExecutor(max_workers=2,
-                             mp_context=multiprocessing.get_context("fork")) as pool:
-        frames = list(pool.map(_pysd_frame, names))
-    return {name: ScenarioRun(runner.scenario(name, "pysd"), frame)
-            for name, frame in zip(names, frames, strict=True)}
 
 
 @pytest.fixture

@@ -38,3 +38,26 @@ def test_load_model_gives_a_model_of_ones_own(model):
 def test_the_shared_model_refuses_to_change(model):
     with pytest.raises(InputError, match="shared by every caller"):
         model.set_parameters({"Buyer Squeeze Strength": 0.2})
+
+
+def test_validate_takes_a_fit_just_made_and_a_choice_of_rows():
+    """What the calibration notebook does with a refit: the committed fit given as a result
+    (anything with ``values()``) compares as the committed fit folder does."""
+    from types import SimpleNamespace
+
+    from sd_runner import resources
+    from sd_runner.calibration.fitfile import read_fit
+
+    fitted = read_fit(resources.fit_dir())
+    chosen = sd_runner.validate(fit=SimpleNamespace(values=lambda: fitted),
+                                rows=lambda row: row.start.year == 2010)
+    committed = sd_runner.validate(rows=lambda row: row.start.year == 2010)
+    assert len(chosen.rows) == 3 and (chosen.rows["period_start"].str[:4] == "2010").all()
+    assert chosen.rows.equals(committed.rows)
+    everything = sd_runner.validate()
+    assert len(everything.rows) > len(chosen.rows)
+
+
+def test_calibrate_names_its_uncertainty_choices():
+    with pytest.raises(InputError, match="uncertainty='some': use one of full, profiles, none"):
+        sd_runner.calibrate(uncertainty="some")

@@ -102,6 +102,7 @@ def test_runs_use_a_fit_given_on_the_command_line(quick_fit, tmp_path):
     assert pd.read_csv(plain).iloc[0]["Export Sales[Textile]"] == pytest.approx(63.86)
 
 
+@pytest.mark.slow
 def test_calibrate_with_differential_evolution_reaches_the_same_optimum(quick_config,
                                                                          quick_fit, tmp_path):
     out, _ = quick_fit

@@ -82,31 +82,3 @@ def test_dominant_periods_follow_the_inflection_window_by_window(tmp_path):
     assert all(p.share >= 0.5 for p in periods)
 
 
-def test_loop_scores_agree_whichever_engine_runs_the_model():
-    """The PySD run, saved every TIME STEP, gives the kernel's trajectory within rounding, so
-    the same scores within the bounds of numerics.py and the same dominant loops in every
-    window; the run reaches the lookups' later segments and the levers' ramps (2016-)."""
-    from numerics import RELATIVE_SCORE_ATOL, SCORE_ATOL_PER_LOOP_MAX
-
-    from sd_runner import api as runner
-    from sd_runner.feedback.dominance import dominant_periods
-    from sd_runner.inputs.scenarios import scenario_params
-
-    fast = runner.bundled_model("fast")
-    loops = runner.loop_inventory().loops
-    params = scenario_params(runner.scenario("domestic-value-chain"), fast)
-    ours = loop_scores(fast, loops, params, final_time=2018)
-    pysd_run = loop_scores(fast, loops, params, final_time=2018,
-                           run_with=runner.bundled_model("pysd"))
-    assert np.abs(ours.scores).max() > 0
-    np.testing.assert_array_equal(pysd_run.times, ours.times)
-    np.testing.assert_allclose(pysd_run.relative, ours.relative, rtol=0,
-                               atol=RELATIVE_SCORE_ATOL)
-    largest = np.abs(ours.scores).max(axis=0)
-    assert (np.abs(pysd_run.scores - ours.scores) <= SCORE_ATOL_PER_LOOP_MAX * largest).all()
-
-    def who(result):  # the shares themselves differ within the tolerance above
-        return [(p.element, p.start, p.end, p.polarity, p.loops)
-                for p in dominant_periods(result, window=2.0)]
-
-    assert who(pysd_run) == who(ours)

@@ -41,3 +41,34 @@ def test_the_installed_package_carries_the_same_model_files():
         assert (package / name).read_bytes() == (REPO / "models" / name).read_bytes(), name
     bundled = sorted(p.name for p in (package / "scenarios").glob("*.toml"))
     assert bundled == sorted(p.name for p in (REPO / "models" / "scenarios").glob("*.toml"))
+
+
+def _repository_files(folder: Path, leave_out: tuple[str, ...] = ()) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+            and not p.relative_to(folder).as_posix().startswith(leave_out)}
+
+
+def test_the_wheel_ships_every_model_and_calibration_file_as_in_the_repository(tmp_path):
+    """Built here from pyproject.toml, so it fails in an editable install too: a file added
+    to models/ (or calibration's settings, data or fit) that the wheel leaves out, or a stale
+    or extra copy, fails. models/ also holds its README and authoring tools, which runs never
+    read."""
+    import zipfile
+
+    from hatchling.builders.wheel import WheelBuilder
+
+    (wheel,) = WheelBuilder(str(REPO)).build(directory=str(tmp_path), versions=["standard"])
+    prefix = "sd_runner/bundled/"
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {name[len(prefix):]: archive.read(name) for name in archive.namelist()
+                   if name.startswith(prefix)}
+    expected = _repository_files(REPO / "models", ("README.md", "tools/"))
+    for part in ("config.toml", "data", "fit"):
+        path = REPO / "calibration" / part
+        files = ({part: path.read_bytes()} if path.is_file()
+                 else {f"{part}/{name}": data for name, data in _repository_files(path).items()})
+        expected.update({f"calibration/{name}": data for name, data in files.items()})
+    assert sorted(shipped) == sorted(expected)
+    for name, data in expected.items():
+        assert shipped[name] == data, name
