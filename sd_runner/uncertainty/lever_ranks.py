@@ -25,6 +25,7 @@ from sd_runner.engine.fast import FastModel
 from sd_runner.inputs.levers import Lever
 from sd_runner.inputs.policy_factors import PolicyFactors
 from sd_runner.model.constant_names import overlap
+from sd_runner.progress import Progress, quiet, step
 from sd_runner.simulate.lever_matrix import BASELINE, lever_matrix, run_matrix
 from sd_runner.simulate.simulation import BETTER, FRACTIONS, TOTAL
 from sd_runner.uncertainty.comparison import (
@@ -168,7 +169,7 @@ class LeverRanks:
 def lever_ranks(model: FastModel, levers: dict[str, Lever], factors: PolicyFactors,
                 members: int, seed: int, others: ParameterSets | None = None,
                 workers: int | None = None, scheduler: str | None = None,
-                progress=None) -> LeverRanks:
+                progress: Progress = quiet) -> LeverRanks:
     """Rank the levers in every member of an ensemble of ``members`` draws of ``factors``
     (a Latin hypercube from ``seed``, :meth:`PolicyFactors.draw`), each member also taking
     its row of ``others``, if given. All runs go to the compiled engine as one ensemble.
@@ -206,9 +207,8 @@ def lever_ranks(model: FastModel, levers: dict[str, Lever], factors: PolicyFacto
                 block[:, column] = base[index] * cost
         blocks.append(block)
     blocks = [np.column_stack([block, others.values[:, keep]]) for block in blocks]
-    if progress:
-        progress(f"running the baseline and {len(order)} levers over {members} members "
-                 f"({len(blocks) * members} runs)")
+    step(progress, f"running the baseline and {len(order)} levers over {members} members "
+                   f"({len(blocks) * members} runs)")
     initial = model.control("INITIAL TIME")
     result = run_ensemble(model, np.concatenate(blocks), names, list(RANKED),
                           saveper=EFFECT_YEAR - initial, final_time=EFFECT_YEAR,
@@ -223,7 +223,7 @@ def lever_ranks(model: FastModel, levers: dict[str, Lever], factors: PolicyFacto
         member = breach.member % members
         excluded.setdefault(member, ExcludedSet(scenarios[breach.member // members],
                                                 dataclasses.replace(breach, member=member)))
-    refuse_too_many(excluded, members, f"--members {members}", "members", "member",
+    refuse_too_many(excluded, members, "members", "members", "member",
                     "the bounds of the factors files")
     kept = np.ones(members, dtype=bool)
     kept[list(excluded)] = False
