@@ -1,15 +1,18 @@
-"""What the commands do: load the model and levers once, run and compare scenarios."""
+"""What the commands do: load the model and levers once, run and compare scenarios.
+
+Every long call takes ``progress``, called as ``progress(stage, done, total)``
+(:mod:`sd_runner.progress`); by default nothing is shown.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sd_runner import __version__, resources
-from sd_runner.errors import InputError
+from sd_runner.errors import ArgumentError, InputError
 from sd_runner.feedback.comparison import DEFAULT_WINDOW, compare_loops
 from sd_runner.inputs import limits
 from sd_runner.inputs.levers import Lever, load_levers
@@ -21,19 +24,13 @@ from sd_runner.inputs.scenarios import (
     scenario_params,
 )
 from sd_runner.model.loading import SDModel
+from sd_runner.progress import Progress, quiet, step
 from sd_runner.results.outcomes import KEY_OUTCOMES
 from sd_runner.results.runs import Comparison, ScenarioRun
 from sd_runner.simulate.comparison import compare_runs
 from sd_runner.simulate.simulation import run_scenario
 
 REFERENCE = "baseline"
-
-Progress = Callable[[str], None]
-
-
-def _quiet(_message: str) -> None:
-    pass
-
 
 ENGINES = ("fast", "pysd")
 
@@ -101,12 +98,25 @@ def scenario(name_or_path: str, engine: str = "fast", fit: str = CALIBRATED) -> 
     return load_scenario(name_or_path, bundled_levers(), bundled_model(engine, fit))
 
 
-def run_one(name_or_path: str, progress: Progress = _quiet, engine: str = "fast",
+def run_one(name_or_path: str, progress: Progress = quiet, engine: str = "fast",
             fit: str = CALIBRATED) -> ScenarioRun:
     """Run one scenario with every variable of the model returned."""
     chosen = scenario(name_or_path, engine, fit)
-    progress(f"running {chosen.name} ({engine} engine, {fit_label(fit)})")
+    step(progress, f"running {chosen.name} ({engine} engine, {fit_label(fit)})")
     return run_scenario(bundled_model(engine, fit), chosen)
+
+
+def fit_parameters(path) -> str:
+    """The fitted parameters a fit folder written by ``sd-runner calibrate`` (or its
+    ``parameters.toml``) holds, as an absolute path that ``fit`` takes."""
+    from sd_runner.calibration.fitfile import fit_parameters_path
+
+    found = fit_parameters_path(path)
+    if not found.is_file():
+        raise ArgumentError("fit", str(path), "no fitted parameters there; give a folder "
+                            "written by `sd-runner calibrate` or its parameters.toml",
+                            typed=str(path))
+    return str(found.resolve())
 
 
 def fit_label(fit: str) -> str:
@@ -121,7 +131,7 @@ def report_provenance(fit: str = CALIBRATED) -> str:
             f"{model.file_sha256[:12]}), {fit_label(fit)} parameters")
 
 
-def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
+def compare(names: list[str], progress: Progress = quiet, engine: str = "fast",
             fit: str = CALIBRATED, loops: bool = False,
             loop_window: float = DEFAULT_WINDOW, uncertainty: int | None = None,
             sample: str = "posterior", seed: int = DEFAULT_SEED,
@@ -146,7 +156,8 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
     limits.check_window("loop_window", loop_window, model.control("SAVEPER"),
                         model.control("FINAL TIME") - model.control("INITIAL TIME"))
     if factors_path and uncertainty is None:
-        raise InputError("--factors needs --uncertainty N: it says what the parameter sets vary")
+        raise ArgumentError("factors_path", factors_path, "give uncertainty too, the number of "
+                            "parameter sets: the factors are varied in them")
     names = names or bundled_scenario_names()
     sets = None
     if uncertainty is not None:
@@ -160,8 +171,8 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
     unique = check_distinct_names(chosen)
     runs = []
     for number, s in enumerate(unique, start=1):
-        progress(f"running {s.name} ({number}/{len(unique)}, {engine} engine, "
-                 f"{fit_label(fit)})")
+        step(progress, f"running {s.name} ({number}/{len(unique)}, {engine} engine, "
+                       f"{fit_label(fit)})")
         runs.append(run_scenario(bundled_model(engine, fit), s))
     clusters = bundled_model(engine, fit).subscripts["Cluster"]
     from sd_runner.feedback.graph import load_loop_names
@@ -179,8 +190,8 @@ def compare(names: list[str], progress: Progress = _quiet, engine: str = "fast",
     if not loops:
         return comparison
     inventory = loop_inventory(fit)
-    progress(f"scoring {len(inventory.loops)} feedback loops in {len(unique)} runs "
-             f"({engine} engine)")
+    step(progress, f"scoring {len(inventory.loops)} feedback loops in {len(unique)} runs "
+                   f"({engine} engine)")
     scored = compare_loops(bundled_model("fast", fit), inventory.loops, unique,
                            inventory.method, loop_window,
                            run_with=None if engine == "fast" else bundled_model(engine, fit))
@@ -217,15 +228,15 @@ def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED,
     )
 
     if sample not in SOURCES:
-        raise InputError(f"--sample {sample!r}: use one of {', '.join(SOURCES)}")
+        raise ArgumentError("sample", sample, f"use one of {', '.join(SOURCES)}")
     limits.check_count("n", n, "parameter sets")
     limits.check_seed("seed", seed)
     factors = _factors(factors_path, fit) if factors_path else None
     if sample == "priors":
         sets = prior_sets(_calibration_config(), n, seed)
     elif fit == UNCALIBRATED:
-        raise InputError("--uncalibrated has no posterior sample to draw from; use "
-                         "--sample priors, or a fit with --fit")
+        raise ArgumentError("fit", fit, "has no posterior sample to draw from; use "
+                            "sample='priors', or a fit written by calibrate", joint=" ")
     else:
         from sd_runner.calibration.fitfile import read_sample
 
@@ -237,11 +248,11 @@ def parameter_sets(n: int, sample: str, seed: int, fit: str = CALIBRATED,
 def _factors(path: str, fit: str):
     from sd_runner.inputs.factors import load_factors
 
-    return load_factors(input_file(path, "factors", "--factors")[0], bundled_model("fast", fit))
+    return load_factors(input_file(path, "factors", "factors_path")[0], bundled_model("fast", fit))
 
 
-def input_file(text: str | None, kind: str, option: str) -> tuple[Path, str]:
-    """The file an option names and how to name it again from anywhere.
+def input_file(text: str | None, kind: str, argument: str) -> tuple[Path, str]:
+    """The file an argument (``argument``) names and how to name it again from anywhere.
 
     ``text`` is a bundled file's name (see :func:`resources.bundled_inputs`), which wins over a
     file of the same name without an extension, as bundled scenario names do; or a path,
@@ -254,8 +265,8 @@ def input_file(text: str | None, kind: str, option: str) -> tuple[Path, str]:
     if text in bundled:
         return bundled[text], text
     if not Path(text).exists():
-        raise InputError(f"{option} {text}: {_INPUT_NOUNS[kind]} not found; give its path, or "
-                         f"a bundled name: {', '.join(bundled)}")
+        raise ArgumentError(argument, text, f"{_INPUT_NOUNS[kind]} not found; give its path, "
+                            f"or a bundled name: {', '.join(bundled)}", typed=str(text))
     return Path(text), text
 
 
@@ -272,7 +283,7 @@ def _calibration_config():
                        load_observation_files(resources.observation_paths()))
 
 
-def observation_files(texts, option: str = "--data") -> tuple[list[Path], list[str]]:
+def observation_files(texts, argument: str = "data_path") -> tuple[list[Path], list[str]]:
     """The observation files ``texts`` name (one text, several, or none: every bundled
     file), and how to name each again from anywhere."""
     if texts is None or isinstance(texts, str | Path):
@@ -280,7 +291,7 @@ def observation_files(texts, option: str = "--data") -> tuple[list[Path], list[s
     if not texts:
         bundled = resources.bundled_inputs("observations")
         return list(bundled.values()), list(bundled)
-    found = [input_file(str(t), "observations", option) for t in texts]
+    found = [input_file(str(t), "observations", argument) for t in texts]
     return [path for path, _ in found], [label for _, label in found]
 
 
@@ -307,7 +318,7 @@ UNCERTAINTY = ("full", "profiles", "none")
 
 
 def calibrate(config_path: str | None = None, data_path=None, method: str | None = None,
-              seed: int | None = None, progress=None, notice=None, *,
+              seed: int | None = None, progress: Progress = quiet, notice=None, *,
               uncertainty: str = "full", rows=None):
     """Calibrate the model (from the ``.mdl``'s own values) against observation files
     (``data_path``: one, a list, or ``None``).
@@ -325,25 +336,24 @@ def calibrate(config_path: str | None = None, data_path=None, method: str | None
     from sd_runner.inputs.observations import load_observation_files
 
     if method is not None and method not in METHODS:
-        raise InputError(f"--method {method!r} is not an optimiser; use one of "
-                         f"{', '.join(METHODS)}")
+        raise ArgumentError("method", method, f"is not an optimiser; use one of "
+                            f"{', '.join(METHODS)}", joint=" ")
     if seed is not None:  # emcee seeds numpy's legacy generator, which takes 32 bits
         limits.check_seed("seed", seed, limits.LEGACY_SEED_MAX)
     if uncertainty not in UNCERTAINTY:
         raise InputError(f"uncertainty={uncertainty!r}: use one of {', '.join(UNCERTAINTY)}")
     data, data_label = observation_files(data_path)
-    settings, settings_label = input_file(config_path, "settings", "--config")
+    settings, settings_label = input_file(config_path, "settings", "config_path")
     observations = [o for o in load_observation_files(data) if rows is None or rows(o)]
     config = load_config(settings, observations)
     check_against_model(config, bundled_model("fast", UNCALIBRATED))
     result = run_calibration(bundled_model("fast", UNCALIBRATED), config, observations,
                              data_path=data_label, data_file=data, method=method, seed=seed,
-                             uncertainty=uncertainty == "full",
-                             progress=progress or (lambda *_: None),
+                             uncertainty=uncertainty == "full", progress=progress,
                              notice=notice or (lambda _: None))
     result.config_path = settings_label
     if uncertainty == "profiles":
-        result = _with_profiles(result, observations, progress or (lambda *_: None))
+        result = _with_profiles(result, observations, progress)
     return result
 
 
@@ -351,7 +361,7 @@ def _with_profiles(result, observations, progress):
     """``result`` with profile-likelihood intervals in its parameter table (no MCMC)."""
     import time
 
-    from sd_runner.calibration.calibrate import parameter_table
+    from sd_runner.calibration.calibrate import STAGES, parameter_table
     from sd_runner.calibration.problem import CalibrationProblem
     from sd_runner.calibration.uncertainty import profile_intervals
 
@@ -360,7 +370,8 @@ def _with_profiles(result, observations, progress):
     problem = CalibrationProblem(bundled_model("fast", UNCALIBRATED), config, observations)
     intervals = profile_intervals(problem, result.estimate, result.chi_square, result.scale,
                                   config.confidence, result.covariance.standard_error,
-                                  config.max_evaluations, lambda d, t: progress("profiles", d, t))
+                                  config.max_evaluations,
+                                  lambda d, t: progress(STAGES["profiles"], d, t))
     table = parameter_table(problem, result.estimate, result.covariance, intervals, None,
                             config.confidence)
     seconds = {**result.seconds, "profiles": time.perf_counter() - clock}
@@ -399,7 +410,7 @@ def validate(data_path=None, fit: str = CALIBRATED, config_path: str | None = No
     observations = [o for o in load_observation_files(observation_files(data_path)[0])
                     if rows is None or rows(o)]
     # Priors play no part in comparing a fit with data, so their rows need not be present.
-    config = load_config(input_file(config_path, "settings", "--config")[0], None)
+    config = load_config(input_file(config_path, "settings", "config_path")[0], None)
     if isinstance(fit, str):
         model = bundled_model("fast", fit)
     else:  # a calibration just made, not written to a folder
@@ -449,7 +460,8 @@ DEFAULT_SENSITIVITY_OUTCOMES = ("Margin", "Buyer Dependence")
 def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
                 scenario_name: str = REFERENCE, seed: int = DEFAULT_SEED,
                 fit: str = CALIBRATED, workers: int | None = None,
-                scheduler: str | None = None, chunk_size: int = 32768, progress=None,
+                scheduler: str | None = None, chunk_size: int = 32768,
+                progress: Progress = quiet,
                 factors_path: str | None = None, second_order: bool = True):
     """Sobol or Morris indices of ``outcomes`` in ``year`` for every estimated parameter,
     uniform within its declared bounds (or the factors of ``factors_path``), in runs of one
@@ -490,7 +502,7 @@ def sensitivity(method: str, samples: int, outcomes: list[str], year: float,
 def lever_ranks(members: int, seed: int = DEFAULT_SEED, with_assumed: bool = False,
                 with_posterior: bool = False, factors_path: str | None = None,
                 fit: str = CALIBRATED, workers: int | None = None,
-                scheduler: str | None = None, progress=None):
+                scheduler: str | None = None, progress: Progress = quiet):
     """Rank probabilities of the levers over ``members`` draws of the policy factors
     (``factors_path``, default the bundled ``policy_factors``), with the bundled assumed
     factors and the fit's posterior sample varied too when asked."""
@@ -518,7 +530,7 @@ def lever_ranks(members: int, seed: int = DEFAULT_SEED, with_assumed: bool = Fal
         "give fewer members")
     if scheduler:
         check_scheduler_answers(scheduler)
-    path = input_file(factors_path, "policy_factors", "--factors")[0]
+    path = input_file(factors_path, "policy_factors", "factors_path")[0]
     factors = load_policy_factors(path, model, levers)
     others, label = None, []
     if with_posterior:
@@ -534,8 +546,39 @@ def lever_ranks(members: int, seed: int = DEFAULT_SEED, with_assumed: bool = Fal
                        scheduler=scheduler, progress=progress)
 
 
+def lever_ranks_scenarios() -> list[Scenario]:
+    """The scenarios :func:`lever_ranks` runs, as its manifest records them: the baseline and
+    every lever alone at full strength (the policy factors then vary each)."""
+    from sd_runner.simulate.lever_matrix import BASELINE, lever_matrix
+
+    levers = bundled_levers()
+    return [m.scenario for m in lever_matrix(levers)
+            if m.lever == BASELINE or (m.lever in levers and m.level == 1.0)]
+
+
+# ---------------------------------------------------------------------- model diff
+def diff(old: str, new: str | None = None, old_fit: str | None = None,
+         new_fit: str | None = None, threshold: float = 1.0, floor: float | None = None,
+         progress: Progress = quiet):
+    """Run the lever matrix on two versions of the model and list the key outcomes that move
+    (:class:`sd_runner.validation.diff.ModelDiff`).
+
+    ``old`` and ``new`` are each a ``.mdl`` file or a fit of the bundled model (``new``
+    defaults to the bundled model); ``old_fit`` and ``new_fit`` the parameters applied to a
+    ``.mdl``. A series is listed when it moves by more than ``threshold`` % of its largest
+    magnitude, measured against at least ``floor`` (in its own units).
+    """
+    from sd_runner.validation import diff as model_diff
+
+    return model_diff.diff_models(
+        model_diff.version_spec("OLD", old, old_fit), model_diff.version_spec("NEW", new, new_fit),
+        threshold=threshold / 100, floor=model_diff.DEFAULT_FLOOR if floor is None else floor,
+        progress=progress)
+
+
 # ---------------------------------------------------------------------- model checks
-def check_model(fit: str = CALIBRATED, checks_path: str | None = None):
+def check_model(fit: str = CALIBRATED, checks_path: str | None = None,
+                progress: Progress = quiet):
     """Everything ``sd-runner check`` checks
     (:class:`sd_runner.validation.checks.ModelCheck`): units and integration error of the
     bundled model over every bundled scenario, the behaviour assertions of ``checks_path``
@@ -578,9 +621,14 @@ def check_model(fit: str = CALIBRATED, checks_path: str | None = None):
         loop_codes=[name.code for name in load_loop_names(resources.loop_names_path())],
         time_range=(model.control("INITIAL TIME"), model.control("FINAL TIME")),
         constants=model_constants(model))
+    step(progress, f"running the lever matrix and the bundled scenarios ({len(scenarios)} "
+                   f"runs) against {len(assertions)} behaviour assertions")
     results = run_assertions(assertions, runs)
-    return ModelCheck(checks=[units_check(model), integration_check(model, bundled)],
-                      matrix=matrix_checks(members, results, runs), assertions=results,
+    matrix = matrix_checks(members, results, runs)
+    step(progress, "checking units and integration error")
+    checks = [units_check(model), integration_check(model, bundled)]
+    step(progress, "knocking out every named loop")
+    return ModelCheck(checks=checks, matrix=matrix, assertions=results,
                       knockouts=knockout_check(knockouts))
 
 

@@ -16,14 +16,21 @@ class RunError(SDRunnerError):
 class OutputError(SDRunnerError):
     """Writing an output failed (disk full, no permission): nothing was written (exit code 1)."""
 class ArgumentError(InputError):
-    """A size, seed or address out of range. The message names the library's argument; the
-    CLI names its option instead (:meth:`for_option`)."""
+    """A value of one argument that cannot be taken. The message names the library's
+    argument (``members=0: give ...``); the CLI names its option instead (:meth:`for_option`).
 
-    def __init__(self, argument: str, value, problem: str):
+    ``joint`` joins the argument and the ``problem`` (``" "`` for a problem that reads on from
+    the value: ``outcomes='Happiness' is not a variable ...``); ``typed`` is the value as a
+    command line writes it, if not its ``repr`` (a string) or ``str``."""
+
+    def __init__(self, argument: str, value, problem: str, joint: str = ": ",
+                 typed: str | None = None):
         self.argument, self.value, self.problem = argument, value, problem
-        super().__init__(f"{argument}={value!r}: {problem}")
+        self.joint, self.typed = joint, typed
+        super().__init__(f"{argument}={value!r}{joint}{problem}")
 
     def for_option(self, option: str) -> str:
         """The message with the command-line option in place of the argument."""
-        shown = repr(self.value) if isinstance(self.value, str) else self.value
-        return f"{option} {shown}: {self.problem}"
+        shown = self.typed if self.typed is not None else (
+            repr(self.value) if isinstance(self.value, str) else self.value)
+        return f"{option} {shown}{self.joint}{self.problem}"

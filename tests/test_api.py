@@ -61,3 +61,27 @@ def test_validate_takes_a_fit_just_made_and_a_choice_of_rows():
 def test_calibrate_names_its_uncertainty_choices():
     with pytest.raises(InputError, match="uncertainty='some': use one of full, profiles, none"):
         sd_runner.calibrate(uncertainty="some")
+# (call, the start of its message): the library names its own arguments, never an option.
+BAD_ARGUMENTS = [
+    (lambda: sd_runner.lever_ranks(members=0), "members=0: give the number of members"),
+    (lambda: sd_runner.parameter_sets(5, "guess", 1), "sample='guess': use one of"),
+    (lambda: sd_runner.calibrate(None, None, "simplex", None),
+     "method='simplex' is not an optimiser"),
+    (lambda: sd_runner.compare(["own-brand"], factors_path="assumed_factors"),
+     "factors_path='assumed_factors': give uncertainty too"),
+    (lambda: sd_runner.parameter_sets(5, "posterior", 1, sd_runner.UNCALIBRATED),
+     "fit='uncalibrated' has no posterior sample"),
+    (lambda: sd_runner.sensitivity("morris", 2, ["Margin"], 1990.0),
+     "year=1990.0: give a year after"),
+    (lambda: sd_runner.sensitivity("morris", 2, ["Happiness"], 2035.0),
+     "outcomes='Happiness' is not a variable of the model"),
+]
+
+
+@pytest.mark.parametrize(("call", "expected"), BAD_ARGUMENTS,
+                         ids=[e.partition("=")[0] for _, e in BAD_ARGUMENTS])
+def test_a_bad_argument_is_named_as_the_library_spells_it(call, expected):
+    with pytest.raises(InputError) as caught:
+        call()
+    assert str(caught.value).startswith(expected), caught.value
+    assert "--" not in str(caught.value)

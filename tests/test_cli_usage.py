@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import pytest
 from click.testing import CliRunner
 
-from sd_runner.cli import cli
+from sd_runner import api
+from sd_runner.cli import cli, main
+from sd_runner.cli_progress import Bars
+from sd_runner.errors import ArgumentError, InputError, RunError
+from sd_runner.reports import diff as diff_report
 
 # (id, command line, text the one line must hold)
 CASES = [
@@ -83,3 +88,71 @@ def test_python_dash_m_runs_the_command(module):
     done = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and "sd-runner, version" in done.stdout
+
+
+# ---------------------------------------------------------------- the one error boundary
+# (what a command's library call raises, exit code, the one line on standard error)
+FAILURES = [
+    (InputError("x.csv:3: a bad row; fix it"), 2, "Error: x.csv:3: a bad row; fix it"),
+    (ArgumentError("samples", 3, "give a power of 2"), 2, "Error: --n 3: give a power of 2"),
+    (ArgumentError("factors_path", "f.toml", "not found", typed="f.toml"), 2,
+     "Error: --factors f.toml: not found"),
+    (RunError("the run stopped"), 1, "Error: the run stopped"),
+    (OSError(28, "No space left on device", "out.csv"), 1,
+     "Error: out.csv: No space left on device"),
+    (ZeroDivisionError("division by zero"), 1,
+     "Error: internal failure (ZeroDivisionError: division by zero)"),
+]
+
+
+@pytest.mark.parametrize(("raised", "code", "line"), FAILURES,
+                         ids=[type(f[0]).__name__ for f in FAILURES])
+def test_every_failure_of_a_command_is_one_line_at_the_group(monkeypatch, raised, code, line):
+    def fails():
+        raise raised
+
+    monkeypatch.setattr(api, "describe_levers_and_scenarios", fails)
+    result = CliRunner().invoke(cli, ["scenarios"])
+    assert result.exit_code == code, result.output
+    assert result.stderr.splitlines() == [line] and result.stdout == ""
+
+
+def test_the_console_entry_point_has_the_same_boundary(monkeypatch, capsys):
+    def fails():
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(api, "describe_levers_and_scenarios", fails)
+    monkeypatch.setattr(sys, "argv", ["sd-runner", "scenarios"])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err == "Error: internal failure (KeyError: 'a bug')\n"
+
+
+@dataclass
+class _Found:
+    passed: bool = False
+    differs: bool = True
+
+    def summary_lines(self):
+        return ["FAILED"]
+
+
+def test_a_failing_check_or_diff_exits_1_after_its_output(monkeypatch):
+    monkeypatch.setattr(api, "check_model", lambda fit, path, progress: _Found())
+    result = CliRunner().invoke(cli, ["check"])
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "FAILED\n", "")
+    monkeypatch.setattr(api, "diff", lambda *args, progress: _Found())
+    monkeypatch.setattr(diff_report, "diff_text", lambda found: "moved")
+    result = CliRunner().invoke(cli, ["diff", "old.mdl"])
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "moved\n", "")
+
+
+def test_the_progress_bars_write_each_stage_once_off_a_terminal():
+    runner = CliRunner()
+    with runner.isolation() as (_, _, err):
+        with Bars() as bars:
+            for done in range(4):
+                bars("model runs", done, 3)
+            bars("fitting", 0, 1)
+    assert err.getvalue().decode().splitlines() == ["model runs", "fitting"]

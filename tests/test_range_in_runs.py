@@ -202,7 +202,7 @@ def test_a_set_excluded_by_a_later_scenario_leaves_the_earlier_bands_too(toy):
 def test_too_many_breaching_sets_refuse_the_comparison(toy):
     breaching = math.floor(MAX_EXCLUDED_SHARE * 40) + 1
     drains = np.r_[np.linspace(0.2, 1.3, 40 - breaching), np.full(breaching, 5.0)]
-    with pytest.raises(InputError, match=rf"--uncertainty 40: {breaching} of the parameter "
+    with pytest.raises(InputError, match=rf"uncertainty=40: {breaching} of the parameter "
                                          r"sets \(\d+%\) drive a variable out of its declared "
                                          r"range, more than the 5% .* narrow the bounds"):
         _toy_comparison(toy, drains)

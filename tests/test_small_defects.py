@@ -58,9 +58,9 @@ def test_a_bundled_name_wins_over_a_file_of_that_name(elsewhere, kind, name, pat
 def test_an_unknown_name_lists_the_bundled_ones(elsewhere, kind, name, _path):
     names = ", ".join(resources.bundled_inputs(kind))  # the observations are two files
     assert name in names
-    with pytest.raises(InputError, match=rf"^--x absent: [a-z ]+ file not found; give its "
+    with pytest.raises(InputError, match=rf"^x='absent': [a-z ]+ file not found; give its "
                                          rf"path, or a bundled name: {names}$"):
-        runner.input_file("absent", kind, "--x")
+        runner.input_file("absent", kind, "x")
 
 
 def test_validate_takes_the_bundled_observations_by_name_from_anywhere(elsewhere):

@@ -30,18 +30,15 @@ from sd_runner.calibration.uncertainty import (
 from sd_runner.engine.fast import FastModel
 from sd_runner.inputs import limits
 from sd_runner.inputs.observations import Observation
+from sd_runner.progress import Progress, quiet
 
-#: Stage progress: (stage, done, total).
-Progress = Callable[[str, int, int], None]
+#: The stages :func:`calibrate` reports to ``progress``.
+STAGES = {"fit": "fitting", "profiles": "profile intervals", "mcmc": "MCMC sample"}
 
 #: Correlation above which two estimates are reported as not separable.
 CORRELATION_LIMIT = 0.95
 #: Posterior sd over prior sd above which a parameter is reported as prior-dominated.
 PRIOR_DOMINATED = 0.7
-
-
-def _no_progress(_stage: str, _done: int, _total: int) -> None:
-    pass
 
 
 @dataclass
@@ -119,7 +116,7 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
               data_file: str | Path | list | None = None,
               method: str | None = None,
               seed: int | None = None, uncertainty: bool = True,
-              progress: Progress = _no_progress,
+              progress: Progress = quiet,
               notice: Callable[[str], None] = lambda line: None) -> Calibration:
     """Fit ``config``'s parameters to ``observations``, then measure their uncertainty.
 
@@ -142,7 +139,8 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
     uncertainty : bool
         Also compute profile-likelihood intervals and the MCMC sample (the slow part).
     progress : callable
-        ``progress(stage, done, total)`` for ``"fit"``, ``"profiles"`` and ``"mcmc"``.
+        ``progress(stage, done, total)`` (:mod:`sd_runner.progress`) for the stages of
+        :data:`STAGES`.
     notice : callable
         ``notice(line)`` for what the user should know before the fit starts (rows after
         ``final_time``, which the fit leaves out and records in ``skipped``).
@@ -156,7 +154,7 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
     check_effort(config, method, problem.run_bytes(), uncertainty)
     _tell_not_compared(problem, notice)
     optimum = fit(problem, method, seed, config.starts, config.max_evaluations,
-                  lambda done, total: progress("fit", done, total), config.generations)
+                  lambda done, total: progress(STAGES["fit"], done, total), config.generations)
     seconds["fit"] = time.perf_counter() - clock
     estimate, best = optimum.estimate, optimum.cost
     dof = problem.n_rows + problem.n_priors - len(estimate)
@@ -205,13 +203,13 @@ def _measure_uncertainty(problem: CalibrationProblem, optimum: Optimum, scale: f
     clock = time.perf_counter()
     intervals = profile_intervals(problem, estimate, best, scale, config.confidence,
                                   cov.standard_error, config.max_evaluations,
-                                  lambda d, t: progress("profiles", d, t))
+                                  lambda d, t: progress(STAGES["profiles"], d, t))
     seconds["profiles"] = time.perf_counter() - clock
     clock = time.perf_counter()
     posterior = sample_posterior(problem, estimate, cov.standard_error, scale,
                                  config.mcmc_walkers, config.mcmc_steps, config.mcmc_burn,
                                  config.mcmc_thin, config.sample_size, seed,
-                                 lambda d, t: progress("mcmc", d, t))
+                                 lambda d, t: progress(STAGES["mcmc"], d, t))
     seconds["mcmc"] = time.perf_counter() - clock
     return intervals, posterior
 

@@ -18,9 +18,10 @@ import numpy as np
 
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.engine.fast import FastModel
-from sd_runner.errors import InputError
+from sd_runner.errors import ArgumentError
 from sd_runner.inputs import limits
 from sd_runner.inputs.scenarios import Scenario, scenario_params
+from sd_runner.progress import Progress, quiet, step
 from sd_runner.results.uncertainty import (
     EFFECT_YEAR,
     QUANTILES,
@@ -47,7 +48,7 @@ def memory_needed(model: FastModel, members: int, scenarios: int, outcomes: int,
 def compare_uncertain(model: FastModel, scenarios: list[Scenario], sets: ParameterSets,
                       outcomes: tuple[str, ...], clusters: list[str],
                       workers: int | None = None, scheduler: str | None = None,
-                      progress=None) -> UncertainComparison:
+                      progress: Progress = quiet) -> UncertainComparison:
     """Run every scenario over ``sets`` and summarise (the reference first), leaving out the
     sets that leave a declared range in any scenario (refused above
     :data:`MAX_EXCLUDED_SHARE`)."""
@@ -71,9 +72,8 @@ def compare_uncertain(model: FastModel, scenarios: list[Scenario], sets: Paramet
     excluded: dict[int, ExcludedSet] = {}
     bands, final, excluded_then = {}, {}, {}
     for number, scenario in enumerate(scenarios, start=1):
-        if progress:
-            progress(f"running {scenario.name} over {len(sets.values)} parameter sets "
-                     f"({number}/{len(scenarios)})")
+        step(progress, f"running {scenario.name} over {len(sets.values)} parameter sets "
+                       f"({number}/{len(scenarios)})")
         values, breaches = run(scenario)
         for breach in breaches:
             excluded.setdefault(breach.member, ExcludedSet(scenario.name, breach))
@@ -84,9 +84,8 @@ def compare_uncertain(model: FastModel, scenarios: list[Scenario], sets: Paramet
     # A set excluded by a later scenario also leaves the bands of the earlier ones.
     for scenario in scenarios:
         if excluded_then[scenario.name] < len(excluded):
-            if progress:
-                progress(f"rerunning {scenario.name} without the {len(excluded)} excluded "
-                         "parameter sets")
+            step(progress, f"rerunning {scenario.name} without the {len(excluded)} "
+                           "excluded parameter sets")
             bands[scenario.name] = _band(run(scenario)[0], excluded)
     return UncertainComparison(tuple(scenarios), sets, tuple(outcomes), tuple(clusters),
                                axis.times, bands, final,
@@ -100,21 +99,23 @@ def _band(values: np.ndarray, excluded: dict) -> np.ndarray:
 
 
 def _refuse_too_many(excluded: dict[int, ExcludedSet], total: int) -> None:
-    refuse_too_many(excluded, total, f"--uncertainty {total}", "of the parameter sets", "set",
+    refuse_too_many(excluded, total, "uncertainty", "of the parameter sets", "set",
                     "the bounds the sets are drawn from (the factors file or the calibration "
                     "settings)")
 
 
-def refuse_too_many(excluded: dict[int, ExcludedSet], total: int, option: str, counted: str,
-                    one: str, bounds: str) -> None:
+def refuse_too_many(excluded: dict[int, ExcludedSet], total: int, argument: str,
+                    counted: str, one: str, bounds: str) -> None:
     """Refuse an ensemble in which more than :data:`MAX_EXCLUDED_SHARE` of the ``total``
-    members leave a declared range, naming ``option``, the first breach and the ``bounds``
-    to narrow (``counted``: how the members are counted, ``one``: what one is called)."""
+    members leave a declared range, naming ``argument`` (the size given), the first breach
+    and the ``bounds`` to narrow (``counted``: how the members are counted, ``one``: what
+    one is called)."""
     if len(excluded) <= MAX_EXCLUDED_SHARE * total:
         return
     first = excluded[min(excluded)]
-    raise InputError(
-        f"{option}: {len(excluded)} {counted} ({len(excluded) / total:.0%}) drive a variable "
-        f"out of its declared range, more than the {MAX_EXCLUDED_SHARE:.0%} that may be left "
-        f"out; the first, {one} {first.breach.member} in {first.scenario}: "
+    raise ArgumentError(
+        argument, total,
+        f"{len(excluded)} {counted} ({len(excluded) / total:.0%}) drive a variable out of its "
+        f"declared range, more than the {MAX_EXCLUDED_SHARE:.0%} that may be left out; the "
+        f"first, {one} {first.breach.member} in {first.scenario}: "
         f"{first.breach.describe()}; narrow {bounds}")

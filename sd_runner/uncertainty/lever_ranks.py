@@ -23,6 +23,7 @@ from sd_runner.engine.fast import FastModel
 from sd_runner.inputs.levers import Lever
 from sd_runner.inputs.policy_factors import PolicyFactors
 from sd_runner.model.constant_names import overlap
+from sd_runner.progress import Progress, quiet, step
 from sd_runner.results.lever_ranks import LeverRanks, RankDistribution
 from sd_runner.results.matrix import BASELINE
 from sd_runner.results.outcomes import BETTER, FRACTIONS, TOTAL
@@ -37,7 +38,7 @@ RANKED = ("Margin", "Total Profit", "Buyer Dependence")
 def lever_ranks(model: FastModel, levers: dict[str, Lever], factors: PolicyFactors,
                 members: int, seed: int, others: ParameterSets | None = None,
                 workers: int | None = None, scheduler: str | None = None,
-                progress=None) -> LeverRanks:
+                progress: Progress = quiet) -> LeverRanks:
     """Rank the levers in every member of an ensemble of ``members`` draws of ``factors``
     (a Latin hypercube from ``seed``, :meth:`PolicyFactors.draw`), each member also taking
     its row of ``others``, if given. All runs go to the compiled engine as one ensemble.
@@ -62,9 +63,8 @@ def lever_ranks(model: FastModel, levers: dict[str, Lever], factors: PolicyFacto
     neutral = np.array([s.default for s in settings] + [base[i] for _, i in costs])
     blocks, clipped = _policy_blocks(order, factors, draws, neutral, policy_names, costs, base)
     blocks = [np.column_stack([block, others.values[:, keep]]) for block in blocks]
-    if progress:
-        progress(f"running the baseline and {len(order)} levers over {members} members "
-                 f"({len(blocks) * members} runs)")
+    step(progress, f"running the baseline and {len(order)} levers over {members} members "
+                   f"({len(blocks) * members} runs)")
     initial = model.control("INITIAL TIME")
     result = run_ensemble(model, np.concatenate(blocks), names, list(RANKED),
                           saveper=EFFECT_YEAR - initial, final_time=EFFECT_YEAR,
@@ -124,7 +124,7 @@ def _excluded_members(breaches, members: int, scenarios: list[str]) -> dict[int,
         member = breach.member % members
         excluded.setdefault(member, ExcludedSet(scenarios[breach.member // members],
                                                 dataclasses.replace(breach, member=member)))
-    refuse_too_many(excluded, members, f"--members {members}", "members", "member",
+    refuse_too_many(excluded, members, "members", "members", "member",
                     "the bounds of the factors files")
     return excluded
 

@@ -13,7 +13,7 @@ import numpy as np
 from sd_runner.calibration.config import CalibrationConfig
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.engine.fast import FastModel
-from sd_runner.errors import ArgumentError, InputError
+from sd_runner.errors import ArgumentError
 from sd_runner.inputs import limits
 from sd_runner.model.breaches import Breach
 from sd_runner.results.sensitivity import Factors
@@ -80,13 +80,14 @@ def expand_outcomes(model: FastModel, variables: list[str], year: float) -> list
     """Each variable (``"Margin"`` for every cluster, or ``"Margin[Textile]"``) in ``year``."""
     initial, final = model.control("INITIAL TIME"), model.control("FINAL TIME")
     if not initial < year <= final:
-        raise InputError(f"--year {year:g}: give a year after {initial:g} and at most "
-                         f"{final:g}")
+        raise ArgumentError("year", year, f"give a year after {initial:g} and at most "
+                            f"{final:g}", typed=f"{year:g}")
     for variable in variables:
         try:
             model.variable(variable.partition("[")[0].strip())
         except KeyError:
-            raise model.not_a_variable(variable, "--outcome ") from None
+            unknown = str(model.not_a_variable(variable)).removeprefix(repr(variable) + " ")
+            raise ArgumentError("outcomes", variable, unknown, joint=" ") from None
     columns = model.expand_columns(list(variables))
     return [Outcome(column, float(year)) for column in columns]
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from sd_runner.errors import ArgumentError, InputError
 from sd_runner.inputs import limits
+from sd_runner.progress import Progress, quiet
 from sd_runner.results.sensitivity import Factors, SensitivityResult
 
 METHODS = ("sobol", "morris")
@@ -32,12 +33,13 @@ PARALLEL_FROM = 20_000
 SOBOL_RESAMPLES = 100
 
 Evaluate = Callable[[np.ndarray], np.ndarray]
-Progress = Callable[[int, int], None]
+#: The stage :func:`analyse` reports, counted in model runs.
+RUNS_STAGE = "model runs"
 
 
 def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: str = "sobol",
             n: int = 1024, seed: int = 2003, second_order: bool = True,
-            chunk_size: int = 32768, progress: Progress | None = None,
+            chunk_size: int = 32768, progress: Progress = quiet,
             workers: int | None = None) -> SensitivityResult:
     """Sample ``factors``, evaluate, and compute the indices of every outcome.
 
@@ -54,6 +56,8 @@ def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: s
         Seeds the sample and the bootstrap of the confidence intervals.
     chunk_size : int
         Rows evaluated per call of ``evaluate``; the indices do not depend on it.
+    progress : callable
+        ``progress(stage, done, total)`` (:mod:`sd_runner.progress`): the model runs done.
     workers : int, optional
         Processes that compute the outcomes' indices (SALib's bootstrap dominates the time of
         a large analysis); default one per core when there are several outcomes and at least
@@ -106,7 +110,7 @@ def check_size(argument: str, method: str, n, factors: int, outcomes: int,
     the analysis: the sample, the outcomes, one chunk of runs of ``run_bytes`` each, and the
     bootstrap of every process computing indices (a copy of the sample each)."""
     if method not in METHODS:
-        raise InputError(f"--method {method!r}: use one of {', '.join(METHODS)}")
+        raise ArgumentError("method", method, f"use one of {', '.join(METHODS)}")
     limits.check_workers("workers", workers)
     what = "base samples (a power of 2)" if method == "sobol" else "trajectories"
     n = limits.check_count(argument, n, what, minimum=2)
@@ -128,7 +132,7 @@ def check_size(argument: str, method: str, n, factors: int, outcomes: int,
 
 
 def _evaluate_in_chunks(evaluate: Evaluate, x: np.ndarray, outcomes: int, chunk_size: int,
-                        progress: Progress | None) -> np.ndarray:
+                        progress: Progress) -> np.ndarray:
     parts = []
     for start in range(0, len(x), chunk_size):
         part = np.asarray(evaluate(x[start:start + chunk_size]), dtype=float)
@@ -137,8 +141,7 @@ def _evaluate_in_chunks(evaluate: Evaluate, x: np.ndarray, outcomes: int, chunk_
             raise InputError(f"the evaluation gave {part.shape[1]} outcomes for "
                              f"{outcomes} named")
         parts.append(part)
-        if progress:
-            progress(min(start + chunk_size, len(x)), len(x))
+        progress(RUNS_STAGE, min(start + chunk_size, len(x)), len(x))
     y = np.concatenate(parts)
     _refuse_missing_rows(evaluate, y)
     return y

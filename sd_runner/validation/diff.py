@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from sd_runner import resources
 from sd_runner.errors import ArgumentError, InputError, RunError
 from sd_runner.inputs.levers import Lever
 from sd_runner.model.mdl_text import read_mdl
+from sd_runner.progress import Progress, quiet, step
 from sd_runner.results.diff import (
     DefinitionChange,
     ModelDiff,
@@ -52,13 +52,6 @@ DEFAULT_FLOOR = 1e-6
 CHARTED = 12
 
 TIME_CONTROLS = ("INITIAL TIME", "FINAL TIME", "TIME STEP", "SAVEPER")
-
-Progress = Callable[[str], None]
-
-
-def _quiet(_message: str) -> None:
-    pass
-
 
 # ---------------------------------------------------------------------- versions
 @dataclass(frozen=True)
@@ -194,7 +187,7 @@ def _is_constant(model, name: str) -> bool:
 # ---------------------------------------------------------------------- the diff
 def diff_models(old: VersionSpec, new: VersionSpec, levers: dict[str, Lever] | None = None,
                 threshold: float = DEFAULT_THRESHOLD, floor: float = DEFAULT_FLOOR,
-                progress: Progress = _quiet) -> ModelDiff:
+                progress: Progress = quiet) -> ModelDiff:
     """Run the lever matrix on both versions and list what moved.
 
     Parameters
@@ -208,7 +201,8 @@ def diff_models(old: VersionSpec, new: VersionSpec, levers: dict[str, Lever] | N
     floor : float
         Least scale of a series, in the outcome's units.
     progress : callable, optional
-        Called with a line before each version's runs.
+        ``progress(stage, done, total)`` (:mod:`sd_runner.progress`): a stage for each
+        version's runs.
     """
     if not (math.isfinite(threshold) and threshold >= 0):
         raise ArgumentError("threshold", threshold * 100, "give a percentage of 0 or more, "
@@ -220,8 +214,8 @@ def diff_models(old: VersionSpec, new: VersionSpec, levers: dict[str, Lever] | N
     loaded = [_load(old), _load(new)]
     runs = []
     for side in loaded:
-        progress(f"running the lever matrix ({len(members)} runs) on {side.spec.role} "
-                 f"{side.spec.label}")
+        step(progress, f"running the lever matrix ({len(members)} runs) on {side.spec.role} "
+                       f"{side.spec.label}")
         runs.append(_run_members(side.model, members, levers))
     columns = [_outcome_columns(side.model) for side in loaded]
     common = [c for c in columns[0] if c in set(columns[1])]
