@@ -34,7 +34,8 @@ SAVEPER) get no object of their own; a group holding nothing else gets no view.
 
 Nothing here knows about particular variables of the model: everything is derived from the
 equations, so the script can be run again after variables are added, renamed or moved, and
-running it twice gives the same file. Standard library only.
+running it twice gives the same file. It reads the equations with sd-runner's own readers
+(:mod:`sd_runner.model.mdl_text`), so it runs where sd-runner is installed.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SKETCH_MARK = "\\\\\\---///"  # the literal \\\---/// that opens each view
+from sd_runner.model.mdl_text import SKETCH_MARK, clean_name, split_top_level
+
 SETTINGS_MARK = "///---\\\\\\"  # the literal ///---\\\ that closes the sketch
 VIEW_HEADER = (
     SKETCH_MARK + " Sketch information - do not modify anything except names",
@@ -76,7 +78,7 @@ def norm(name: str) -> str:
     name = name.strip()
     if len(name) >= 2 and name[0] == name[-1] == '"':
         name = name[1:-1]
-    return re.sub(r"[\s_]+", " ", name).strip().lower()
+    return clean_name(name)
 
 
 # --------------------------------------------------------------------------- equations
@@ -94,30 +96,6 @@ class Variable:
     outflows: list[str] = field(default_factory=list)  # stocks only
     other_rate_refs: list[str] = field(default_factory=list)  # stocks: non-flow rate terms
     initial_refs: list[str] = field(default_factory=list)  # stocks
-
-
-def split_top_level(text: str, separators: str) -> list[tuple[str, str]]:
-    """Split at separator characters outside (), [] and quotes; returns (separator, part)."""
-    parts, depth, quoted, start, sep = [], 0, False, 0, ""
-    for i, ch in enumerate(text):
-        if ch == '"':
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif depth == 0 and ch in separators:
-            if ch in "+-":
-                # a sign after an operator or an exponent mark is unary, not a separator
-                before = text[:i].rstrip()
-                if not before or before[-1] in "+-*/^(,<>=" or re.search(r"\d[eE]$", before):
-                    continue
-            parts.append((sep, text[start:i]))
-            sep, start = ch, i + 1
-    parts.append((sep, text[start:]))
-    return parts
 
 
 def matching_paren(text: str, open_index: int) -> int:

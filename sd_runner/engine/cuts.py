@@ -23,7 +23,8 @@ from pathlib import Path
 from pysd.translators.structures import abstract_expressions as ae
 from pysd.translators.structures import abstract_model as am
 
-from sd_runner.engine.compiler import CompiledModel, compile_abstract
+from sd_runner.engine.compiler import compile_abstract
+from sd_runner.engine.structures import CompiledModel
 from sd_runner.errors import InputError
 from sd_runner.feedback.graph import CHILD_FIELDS
 from sd_runner.model.mdl_text import abstract_model, clean_name
@@ -51,7 +52,7 @@ def compile_with_cuts(mdl: str | Path, links: list[tuple[str, str]]) -> CutVaria
         When a link is not a causal link of the model.
     """
     mdl = Path(mdl)
-    abstract = abstract_model(mdl)
+    abstract = abstract_model(mdl, private=True)  # rewritten below
     switches = add_cuts(abstract, links, mdl.name)
     return CutVariant(compile_abstract(abstract, mdl.name), switches)
 

@@ -143,6 +143,38 @@ def run_ensemble(
         An address where no scheduler with workers answers within
         :data:`~sd_runner.inputs.limits.SCHEDULER_TIMEOUT` seconds is refused.
     """
+    _check_arguments(breaches, chunk_size, workers, scheduler)
+    space = ParameterSpace(model, names)
+    columns, out_slots = _outputs(model, variables)
+    axis = model.time_axis(time_step, saveper, final_time)
+    check = RangeCheck.build(model, axis, out_slots)
+    _check_memory(model, len(values), axis, len(columns), workers, scheduler)
+    consts = space.constants(values, model.constants_vector(base_params))
+    chunks = [consts[i:i + chunk_size] for i in range(0, len(consts), chunk_size)]
+    parts = _run_chunks(model, chunks, axis, out_slots, check, workers, scheduler)
+    result = (np.concatenate([values for values, _ in parts], axis=0) if parts
+              else np.empty((0, len(axis.times), len(columns))))
+    found = _numbered_breaches(parts, chunk_size)
+    if found and breaches == "raise":
+        raise _breach_error(found, len(consts))
+    return EnsembleResult(times=axis.times, columns=columns, values=result, breaches=found)
+
+
+def _numbered_breaches(parts: list, chunk_size: int) -> tuple[Breach, ...]:
+    """The chunks' breaches, each numbered by its member's row in the whole ensemble."""
+    return tuple(dataclasses.replace(breach, member=breach.member + number * chunk_size)
+                 for number, (_, chunk_breaches) in enumerate(parts)
+                 for breach in chunk_breaches)
+
+
+def _breach_error(found: tuple[Breach, ...], members: int) -> RunError:
+    return RunError(f"{len(found)} of {members} parameter sets went numerically wrong; "
+                    f"the first, set {found[0].member}: {found[0].describe()}; check the "
+                    "parameter values that feed it")
+
+
+def _check_arguments(breaches: str, chunk_size: int, workers: int | None,
+                     scheduler: str | None) -> None:
     if breaches not in ("raise", "keep"):
         raise ValueError(f"breaches={breaches!r}: use 'raise' or 'keep'")
     if chunk_size < 1:
@@ -150,49 +182,45 @@ def run_ensemble(
     limits.check_workers("workers", workers)
     if scheduler is not None:
         limits.check_scheduler("scheduler", scheduler)
-    space = ParameterSpace(model, names)
+
+
+def _outputs(model: FastModel, variables: list[str]) -> tuple[list[str], np.ndarray]:
+    """The output columns of ``variables`` and the kernel's slots that hold them."""
     columns = model.expand_columns(variables)
     targets = model._column_slots(columns)
     if any(isinstance(t, str) for t in targets):
         raise InputError("time controls are not ensemble outputs; ask for model variables")
-    out_slots = np.asarray(targets, dtype=np.int64)
-    axis = model.time_axis(time_step, saveper, final_time)
-    check = RangeCheck.build(model, axis, out_slots)
-    members = len(values)
+    return columns, np.asarray(targets, dtype=np.int64)
+
+
+def _check_memory(model: FastModel, members: int, axis: TimeAxis, columns: int,
+                  workers: int | None, scheduler: str | None) -> None:
     limits.check_needs("len(values)", members, limits.ensemble_bytes(
-        members, len(model.kernel.compiled.constant_defaults), len(axis.times), len(columns)),
+        members, len(model.kernel.compiled.constant_defaults), len(axis.times), columns),
         0 if scheduler else members, limits.processes_for(members, workers, PARALLEL_FROM),
         "run fewer parameter sets, or keep fewer variables or saved times")
-    consts = space.constants(values, model.constants_vector(base_params))
-    chunks = [consts[i:i + chunk_size] for i in range(0, len(consts), chunk_size)]
+
+
+def _run_chunks(model: FastModel, chunks: list[np.ndarray], axis: TimeAxis,
+                out_slots: np.ndarray, check: RangeCheck, workers: int | None,
+                scheduler: str | None) -> list[tuple[np.ndarray, list[Breach]]]:
+    """Each chunk's outputs and breaches, in order: on a Dask cluster, in local processes or
+    in this one."""
     key = model.kernel.key
     _KERNELS[key] = model.kernel.module
     if scheduler:
-        parts = _run_dask(scheduler, model.kernel.compiled.source, key, chunks, axis, out_slots,
-                          check)
-    else:
-        if workers is None:
-            workers = (os.cpu_count() or 1) if len(consts) >= PARALLEL_FROM else 1
-        if workers == 1 or len(chunks) == 1:
-            parts = [_run_chunk(key, chunk, axis, out_slots, check) for chunk in chunks]
-        else:
-            context = multiprocessing.get_context("fork")
-            with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
-                                     mp_context=context) as pool:
-                parts = list(pool.map(_run_chunk, [key] * len(chunks), chunks,
-                                      [axis] * len(chunks), [out_slots] * len(chunks),
-                                      [check] * len(chunks)))
-    result = (np.concatenate([values for values, _ in parts], axis=0) if parts
-              else np.empty((0, len(axis.times), len(columns))))
-    found = tuple(dataclasses.replace(breach, member=breach.member + start)
-                  for (_, chunk_breaches), start in zip(parts, range(0, len(consts), chunk_size),
-                                                        strict=True)
-                  for breach in chunk_breaches)
-    if found and breaches == "raise":
-        raise RunError(f"{len(found)} of {len(consts)} parameter sets went numerically wrong; "
-                       f"the first, set {found[0].member}: {found[0].describe()}; check the "
-                       "parameter values that feed it")
-    return EnsembleResult(times=axis.times, columns=columns, values=result, breaches=found)
+        return _run_dask(scheduler, model.kernel.compiled.source, key, chunks, axis, out_slots,
+                         check)
+    if workers is None:
+        members = sum(len(chunk) for chunk in chunks)
+        workers = (os.cpu_count() or 1) if members >= PARALLEL_FROM else 1
+    if workers == 1 or len(chunks) == 1:
+        return [_run_chunk(key, chunk, axis, out_slots, check) for chunk in chunks]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
+                             mp_context=context) as pool:
+        return list(pool.map(_run_chunk, [key] * len(chunks), chunks, [axis] * len(chunks),
+                             [out_slots] * len(chunks), [check] * len(chunks)))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ import xarray as xr
 
 from sd_runner import resources
 from sd_runner.engine import runtime
-from sd_runner.engine.compiler import CompiledModel, UnsupportedModelError, compile_mdl
+from sd_runner.engine.compiler import compile_mdl
+from sd_runner.engine.structures import CompiledModel, UnsupportedModelError
 from sd_runner.errors import InputError
 from sd_runner.inputs import limits
 from sd_runner.model import cache

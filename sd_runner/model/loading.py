@@ -22,6 +22,7 @@ from sd_runner import resources
 from sd_runner.errors import InputError, RunError
 from sd_runner.model import cache
 from sd_runner.model.breaches import Breach, first_breaches
+from sd_runner.model.mdl_text import parsed_mdl
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ class SDModel:
     @property
     def file_sha256(self) -> str:
         """The sha256 of the ``.mdl`` file's bytes (``digest`` also covers PySD's version)."""
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        return parsed_mdl(self.path).sha256
 
     def variable(self, name: str) -> VariableInfo:
         """Look a variable up by its Vensim name (case-insensitive)."""
