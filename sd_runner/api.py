@@ -39,8 +39,7 @@ DEFAULT_SEED = 2003
 
 
 #: ``fit`` values: the committed calibration, or none (the ``.mdl``'s own values).
-CALIBRATED = "calibrated"
-UNCALIBRATED = "uncalibrated"
+CALIBRATED, UNCALIBRATED = resources.CALIBRATED, resources.UNCALIBRATED
 
 
 @functools.lru_cache(maxsize=4)
@@ -572,8 +571,8 @@ def diff(old: str, new: str | None = None, old_fit: str | None = None,
 
     return model_diff.diff_models(
         model_diff.version_spec("OLD", old, old_fit), model_diff.version_spec("NEW", new, new_fit),
-        threshold=threshold / 100, floor=model_diff.DEFAULT_FLOOR if floor is None else floor,
-        progress=progress)
+        bundled_model, bundled_levers(), threshold=threshold / 100,
+        floor=model_diff.DEFAULT_FLOOR if floor is None else floor, progress=progress)
 
 
 # ---------------------------------------------------------------------- model checks

@@ -12,6 +12,11 @@ from pathlib import Path
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _CANDIDATES = (_PACKAGE_DIR / "bundled", _PACKAGE_DIR.parent / "models")
 
+#: ``fit`` values: the committed calibration (:func:`fit_dir`), or none (the ``.mdl``'s own
+#: values).
+CALIBRATED = "calibrated"
+UNCALIBRATED = "uncalibrated"
+
 
 def bundled_dir() -> Path:
     """Folder holding ``value_chain_capture.mdl``, ``levers.toml`` and ``scenarios/``."""

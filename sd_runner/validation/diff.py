@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sd_runner import api as runner
 from sd_runner import resources
 from sd_runner.errors import ArgumentError, InputError, RunError
 from sd_runner.inputs.levers import Lever
@@ -65,7 +64,7 @@ class VersionSpec:
     mdl : pathlib.Path
         The model file.
     fit : str
-        :data:`runner.CALIBRATED`, :data:`runner.UNCALIBRATED` or the path of a fit's
+        :data:`resources.CALIBRATED`, :data:`resources.UNCALIBRATED` or the path of a fit's
         ``parameters.toml``.
     label : str
         How the reports name it: the argument as given, and its parameter set.
@@ -114,10 +113,10 @@ def version_spec(role: str, argument: str | None, fit: str | None = None) -> Ver
 
 
 def _fit_option(option: str, text: str | None) -> tuple[str, str]:
-    if text is None or text == runner.CALIBRATED:
-        return runner.CALIBRATED, "calibrated"
-    if text == runner.UNCALIBRATED:
-        return runner.UNCALIBRATED, "uncalibrated"
+    if text is None or text == resources.CALIBRATED:
+        return resources.CALIBRATED, "calibrated"
+    if text == resources.UNCALIBRATED:
+        return resources.UNCALIBRATED, "uncalibrated"
     return _fit_path(option, text), f"fit {text}"
 
 
@@ -128,7 +127,7 @@ def _fit_path(where: str, text: str) -> str:
     if not path.is_file():
         raise InputError(f"{where} {text}: no fitted parameters there; {FIT_HELP}")
     if path.resolve() == fit_parameters_path(resources.fit_dir()).resolve():
-        return runner.CALIBRATED  # the model loaded for every other command serves
+        return resources.CALIBRATED  # the model loaded for every other command serves
     return str(path.resolve())
 
 
@@ -141,7 +140,7 @@ class _Loaded:
     fit_not_applied: tuple[str, ...] = ()
 
 
-def _load(spec: VersionSpec) -> _Loaded:
+def _load(spec: VersionSpec, bundled_model) -> _Loaded:
     """The model of ``spec`` on the fast engine, with its parameter set applied.
 
     A fit is applied to another ``.mdl`` as far as that model has the fit's constants (a
@@ -149,7 +148,7 @@ def _load(spec: VersionSpec) -> _Loaded:
     outside the range the ``.mdl`` declares is refused as for every run.
     """
     if spec.mdl.resolve() == resources.model_path().resolve():
-        return _Loaded(spec, runner.bundled_model("fast", spec.fit))
+        return _Loaded(spec, bundled_model("fast", spec.fit))
     from sd_runner.engine import FastModel, UnsupportedModelError
 
     try:
@@ -157,11 +156,11 @@ def _load(spec: VersionSpec) -> _Loaded:
     except UnsupportedModelError as exc:
         raise InputError(f"{str(exc).removesuffix(_PYSD_FIX)}; `sd-runner diff` runs the "
                          "compiled engine only") from None
-    if spec.fit == runner.UNCALIBRATED:
+    if spec.fit == resources.UNCALIBRATED:
         return _Loaded(spec, model)
     from sd_runner.calibration.fitfile import read_fit
 
-    fit_file = resources.fit_dir() if spec.fit == runner.CALIBRATED else spec.fit
+    fit_file = resources.fit_dir() if spec.fit == resources.CALIBRATED else spec.fit
     values = read_fit(fit_file)
     applied = {name: value for name, value in values.items() if _is_constant(model, name)}
     for name, value in applied.items():
@@ -185,7 +184,7 @@ def _is_constant(model, name: str) -> bool:
 
 
 # ---------------------------------------------------------------------- the diff
-def diff_models(old: VersionSpec, new: VersionSpec, levers: dict[str, Lever] | None = None,
+def diff_models(old: VersionSpec, new: VersionSpec, bundled_model, levers: dict[str, Lever],
                 threshold: float = DEFAULT_THRESHOLD, floor: float = DEFAULT_FLOOR,
                 progress: Progress = quiet) -> ModelDiff:
     """Run the lever matrix on both versions and list what moved.
@@ -194,8 +193,11 @@ def diff_models(old: VersionSpec, new: VersionSpec, levers: dict[str, Lever] | N
     ----------
     old, new : VersionSpec
         The versions (see :func:`version_spec`).
-    levers : dict, optional
-        The levers the matrix pulls; the bundled ones by default.
+    bundled_model : callable
+        ``bundled_model(engine, fit)``: the bundled model with a fit, for a version that is
+        the bundled ``.mdl`` (loaded once for every command).
+    levers : dict
+        The levers the matrix pulls.
     threshold : float
         Fraction of a series' scale a move must exceed to be listed (0.01: 1 %).
     floor : float
@@ -209,9 +211,8 @@ def diff_models(old: VersionSpec, new: VersionSpec, levers: dict[str, Lever] | N
                             "e.g. 1")
     if not (math.isfinite(floor) and floor > 0):
         raise ArgumentError("floor", floor, "give a positive number, e.g. 1e-6")
-    levers = levers if levers is not None else runner.bundled_levers()
     members = lever_matrix(levers)
-    loaded = [_load(old), _load(new)]
+    loaded = [_load(old, bundled_model), _load(new, bundled_model)]
     runs = []
     for side in loaded:
         step(progress, f"running the lever matrix ({len(members)} runs) on {side.spec.role} "
@@ -266,10 +267,10 @@ def _version(loaded: _Loaded) -> Version:
     from sd_runner.calibration.fitfile import fit_parameters_path
 
     spec = loaded.spec
-    fit = {runner.CALIBRATED: "calibrated", runner.UNCALIBRATED: "uncalibrated"}.get(
+    fit = {resources.CALIBRATED: "calibrated", resources.UNCALIBRATED: "uncalibrated"}.get(
         spec.fit, "fit")
-    fit_file = (None if spec.fit == runner.UNCALIBRATED else fit_parameters_path(
-        resources.fit_dir() if spec.fit == runner.CALIBRATED else spec.fit))
+    fit_file = (None if spec.fit == resources.UNCALIBRATED else fit_parameters_path(
+        resources.fit_dir() if spec.fit == resources.CALIBRATED else spec.fit))
     fit_sha256 = hashlib.sha256(fit_file.read_bytes()).hexdigest() if fit_file else ""
     return Version(spec.role, spec.label, spec.mdl.name, loaded.model.file_sha256, fit,
                    fit_sha256, loaded.fit_not_applied)
