@@ -13,6 +13,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
+#: The bundled settings with a short MCMC and fewer starts, so a test calibrates in seconds.
+QUICK = {
+    "starts = 12": "starts = 2",
+    "mcmc_steps = 10000": "mcmc_steps = 200",
+    "mcmc_burn = 2000": "mcmc_burn = 50",
+    "mcmc_thin = 40": "mcmc_thin = 5",
+    "sample_size = 1000": "sample_size = 100",
+}
+
+
 @pytest.fixture(scope="session")
 def model():
     """The bundled model on the fast engine (compiled once per machine, then cached)."""

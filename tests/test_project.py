@@ -72,3 +72,13 @@ def test_the_wheel_ships_every_model_and_calibration_file_as_in_the_repository(t
     assert sorted(shipped) == sorted(expected)
     for name, data in expected.items():
         assert shipped[name] == data, name
+
+
+def test_the_tests_mirror_the_package():
+    """Each subpackage of sd_runner has a folder of tests, and each folder of tests names a
+    subpackage: a new stage gets its tests where a reader looks for them."""
+    packages = {p.parent.name for p in (REPO / "sd_runner").glob("*/__init__.py")}
+    folders = {p.name for p in (REPO / "tests").iterdir()
+               if p.is_dir() and any(p.glob("test_*.py"))}
+    # results/ holds plain data; its types are tested where they are computed and reported.
+    assert folders == packages - {"results"}

@@ -147,3 +147,36 @@ ARMS_RACE = "\n".join([
     _party("C", 150, {"A": 1.1, "B": 0.9}),
     "Adjustment Time= 5\n\t~\tYear\n\t~\t\t|\n",
 ])
+
+
+#: The smallest model the loader and the engine accept: one stock, its inflow and a rate.
+TINY = """{UTF-8}
+Stock= INTEG (Inflow, 1)
+	~	Widget
+	~	A stock.
+	|
+Inflow= Stock * Rate
+	~	Widget/Year
+	~	Its inflow.
+	|
+Rate= 0.1
+	~	1/Year
+	~	Assumed.
+	|
+FINAL TIME  = 10
+	~	Year
+	~	End.
+	|
+INITIAL TIME  = 0
+	~	Year
+	~	Start.
+	|
+SAVEPER  = 1
+	~	Year
+	~	Output step.
+	|
+TIME STEP  = 0.25
+	~	Year
+	~	Step.
+	|
+"""

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_model import TINY
+from toy_models import TINY
 
 from sd_runner.model import cache
 from sd_runner.model.cache import CHECKSUMS

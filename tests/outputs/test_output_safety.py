@@ -30,7 +30,7 @@ from sd_runner.inputs.scenarios import RESERVED_NAMES, bundled_scenario_names, l
 from sd_runner.outputs import files as output
 from sd_runner.outputs import staging
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _invoke(*args):

@@ -20,7 +20,7 @@ from sd_runner.calibration.report import fit_report
 from sd_runner.engine import FastModel
 from sd_runner.inputs.observations import decimal_year, load_observations
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "calibration" / "data" / "zhejiang_observations.csv"
 MORE = REPO / "calibration" / "data" / "more_observations.csv"
 HOSTILE = "<script>alert(1)</script>"

@@ -6,6 +6,7 @@ import re
 
 import pysd
 import pytest
+from toy_models import TINY
 
 from sd_runner.errors import InputError, RunError
 from sd_runner.model import loading as model_module
@@ -15,36 +16,6 @@ from sd_runner.model.mdl_text import read_mdl, stock_flows
 REQUIRED_STOCKS = ["R and D Capital", "Brand Equity", "Patent Pool Stock", "Asset Specificity",
                    "Buyer Dependence"]
 
-TINY = """{UTF-8}
-Stock= INTEG (Inflow, 1)
-	~	Widget
-	~	A stock.
-	|
-Inflow= Stock * Rate
-	~	Widget/Year
-	~	Its inflow.
-	|
-Rate= 0.1
-	~	1/Year
-	~	Assumed.
-	|
-FINAL TIME  = 10
-	~	Year
-	~	End.
-	|
-INITIAL TIME  = 0
-	~	Year
-	~	Start.
-	|
-SAVEPER  = 1
-	~	Year
-	~	Output step.
-	|
-TIME STEP  = 0.25
-	~	Year
-	~	Step.
-	|
-"""
 
 
 def test_required_stocks_and_outcomes_exist_per_cluster(model):

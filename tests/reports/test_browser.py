@@ -107,7 +107,7 @@ def test_markup_in_a_scenario_is_shown_as_text_in_every_section(browser, tmp_pat
 
 
 def test_the_fit_report_renders_every_chart_offline(browser, tmp_path):
-    from test_calibration_cli import QUICK
+    from conftest import QUICK
 
     from sd_runner import resources
 

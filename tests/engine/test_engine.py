@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_model import TINY
+from toy_models import TINY
 
 from sd_runner.engine import FastModel, TimeAxis, UnsupportedModelError
 from sd_runner.engine.compiler import compile_mdl

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import SHARED
+from conftest import QUICK, SHARED
 
 from sd_runner import api as runner
 from sd_runner import resources
@@ -20,15 +20,6 @@ from sd_runner.calibration.problem import CalibrationProblem
 from sd_runner.cli import cli
 from sd_runner.errors import InputError
 from sd_runner.inputs.observations import load_observations
-
-#: The bundled settings with a short MCMC and fewer starts, so a test calibrates in seconds.
-QUICK = {
-    "starts = 12": "starts = 2",
-    "mcmc_steps = 10000": "mcmc_steps = 200",
-    "mcmc_burn = 2000": "mcmc_burn = 50",
-    "mcmc_thin = 40": "mcmc_thin = 5",
-    "sample_size = 1000": "sample_size = 100",
-}
 
 
 def invoke(*args):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "value_chain_capture.mdl"
 MAKE_SKETCH = ROOT / "models" / "tools" / "make_sketch.py"
 
