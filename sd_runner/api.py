@@ -2,6 +2,11 @@
 
 Every long call takes ``progress``, called as ``progress(stage, done, total)``
 (:mod:`sd_runner.progress`); by default nothing is shown.
+
+This module is the public API that ``sd_runner`` exports, one function per command, and is
+longer than the others (about 640 lines) on purpose: each function only checks its arguments,
+loads what it needs and calls the stage that does the work, so the whole API reads in one
+place, in the order of the command line.
 """
 
 from __future__ import annotations
