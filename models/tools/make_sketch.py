@@ -48,7 +48,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sd_runner.model.mdl_text import SKETCH_MARK, clean_name, split_top_level
+from sd_runner.model.mdl_text import SKETCH_MARK, clean_name, parsed_content, split_top_level
 
 SETTINGS_MARK = "///---\\\\\\"  # the literal ///---\\\ that closes the sketch
 VIEW_HEADER = (
@@ -123,50 +123,22 @@ def references(expression: str, known: dict[str, str]) -> list[str]:
 
 
 def parse_equations(text: str) -> dict[str, Variable]:
-    """Parse the equations section into Variables, keyed by norm(name), in file order."""
-    text = text.replace("\\\r\n", " ").replace("\\\n", " ")  # line continuations
-    text = re.sub(r"(?is):MACRO:.*?:END OF MACRO:", " ", text)
-    text = re.sub(r"^\s*\{UTF-8\}", "", text)
+    """Variables of the equations section, keyed by norm(name), in file order, from the
+    entries of sd_runner's one parse of the .mdl (shared with the engine and the checks)."""
     variables: dict[str, Variable] = {}
-    group = None
-    for entry in re.split(r"\|[ \t]*(?:\r?\n|$)", text):
-        entry = entry.strip()
-        if not entry:
-            continue
-        if entry.startswith("*"):
-            marker = re.search(r"^\s*\.(.+?)\s*$", entry, re.M)
-            if marker:
-                group = marker.group(1).strip()
-            continue
-        definition = entry.split("~", 1)[0].strip()
-        head = re.match(r'\s*("(?:[^"\\]|\\.)*"|[^\[\]=:(<>~"]+)', definition)
-        if not head:
-            continue
-        name = re.sub(r"\s+", " ", head.group(1).strip())
-        rest = definition[head.end():].lstrip()
-        if rest.startswith("["):
-            rest = rest[rest.index("]") + 1:].lstrip()
-        while re.match(r"(?i):EXCEPT:", rest):
-            rest = re.sub(r"(?i)^:EXCEPT:\s*", "", rest)
-            rest = re.sub(r"^\[[^\]]*\]\s*,?\s*", "", rest)
-            while rest.startswith("["):
-                rest = re.sub(r"^\[[^\]]*\]\s*,?\s*", "", rest)
-        if rest.startswith("<->") or (rest.startswith(":") and not rest.startswith(":=")):
+    for entry in parsed_content(text.encode("utf-8")).entries:
+        if entry.kind == "subscript":
             continue  # subscript range or equivalence
-        key = norm(name)
-        if rest.startswith("("):
+        key = norm(entry.name)
+        if entry.kind == "lookup":
             kind, expression = "lookup", ""
         else:
-            expression = re.sub(r"^(==|:=|=)", "", rest).strip()
-            if key in CONTROL_NAMES:
-                kind = "control"
-            elif re.match(r"(?i)INTEG\s*\(", expression):
-                kind = "stock"
-            else:
-                kind = "aux"
+            expression = entry.expression
+            kind = ("control" if key in CONTROL_NAMES else
+                    "stock" if entry.kind == "stock" else "aux")
         var = variables.get(key)
         if var is None:
-            var = variables[key] = Variable(name, key, group, kind)
+            var = variables[key] = Variable(entry.name, key, entry.group or None, kind)
         elif kind == "stock":
             var.kind = "stock"
         var.expressions.append(expression)

@@ -241,7 +241,12 @@ class _Content:
 def parsed_mdl(path: str | Path) -> ParsedModel:
     """The parsed model of the ``.mdl`` at ``path``: one object per content (the sha256 of
     its bytes) in this process, however many files and readers share it."""
-    data = Path(path).read_bytes()
+    return parsed_content(Path(path).read_bytes())
+
+
+def parsed_content(data: bytes) -> ParsedModel:
+    """The parsed model of a ``.mdl``'s bytes, shared as :func:`parsed_mdl` shares it (for a
+    reader that holds the text, not a file: the sketch tool)."""
     return _parsed(_Content(content_sha256(data), data))
 
 
