@@ -5,6 +5,7 @@ import hashlib
 
 import pytest
 from pysd.translators.vensim.vensim_file import VensimFile
+from toy_models import GOAL, write_model
 
 from sd_runner.engine.compiler import compile_mdl
 from sd_runner.engine.cuts import compile_with_cuts
@@ -19,7 +20,6 @@ from sd_runner.model.mdl_text import (
     stock_flows,
 )
 from sd_runner.model.units import UnitChecker
-from tests.toy_models import GOAL, write_model
 
 
 @pytest.fixture
