@@ -353,33 +353,10 @@ def calibrate(config_path: str | None = None, data_path=None, method: str | None
     check_against_model(config, bundled_model("fast", UNCALIBRATED))
     result = run_calibration(bundled_model("fast", UNCALIBRATED), config, observations,
                              data_path=data_label, data_file=data, method=method, seed=seed,
-                             uncertainty=uncertainty == "full", progress=progress,
+                             uncertainty=uncertainty, progress=progress,
                              notice=notice or (lambda _: None))
     result.config_path = settings_label
-    if uncertainty == "profiles":
-        result = _with_profiles(result, observations, progress)
     return result
-
-
-def _with_profiles(result, observations, progress):
-    """``result`` with profile-likelihood intervals in its parameter table (no MCMC)."""
-    import time
-
-    from sd_runner.calibration.calibrate import STAGES, parameter_table
-    from sd_runner.calibration.problem import CalibrationProblem
-    from sd_runner.calibration.uncertainty import profile_intervals
-
-    clock = time.perf_counter()
-    config = result.config
-    problem = CalibrationProblem(bundled_model("fast", UNCALIBRATED), config, observations)
-    intervals = profile_intervals(problem, result.estimate, result.chi_square, result.scale,
-                                  config.confidence, result.covariance.standard_error,
-                                  config.max_evaluations,
-                                  lambda d, t: progress(STAGES["profiles"], d, t))
-    table = parameter_table(problem, result.estimate, result.covariance, intervals, None,
-                            config.confidence)
-    seconds = {**result.seconds, "profiles": time.perf_counter() - clock}
-    return dataclasses.replace(result, intervals=intervals, parameters=table, seconds=seconds)
 
 
 def calibration_settings(calibration) -> dict:

@@ -115,7 +115,7 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
               *, data_path: str | Path | list = "",
               data_file: str | Path | list | None = None,
               method: str | None = None,
-              seed: int | None = None, uncertainty: bool = True,
+              seed: int | None = None, uncertainty: str = "full",
               progress: Progress = quiet,
               notice: Callable[[str], None] = lambda line: None) -> Calibration:
     """Fit ``config``'s parameters to ``observations``, then measure their uncertainty.
@@ -136,8 +136,9 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
         ``data_path``.
     method, seed : optional
         Override the settings file's optimiser and seed.
-    uncertainty : bool
-        Also compute profile-likelihood intervals and the MCMC sample (the slow part).
+    uncertainty : str
+        What is measured after the fit: ``"full"``, profile-likelihood intervals and the MCMC
+        sample (the slow part); ``"profiles"``, the intervals only; ``"none"``, neither.
     progress : callable
         ``progress(stage, done, total)`` (:mod:`sd_runner.progress`) for the stages of
         :data:`STAGES`.
@@ -151,7 +152,7 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
     seconds = {}
     clock = time.perf_counter()
     problem = CalibrationProblem(model, config, observations)
-    check_effort(config, method, problem.run_bytes(), uncertainty)
+    check_effort(config, method, problem.run_bytes(), uncertainty == "full")
     _tell_not_compared(problem, notice)
     optimum = fit(problem, method, seed, config.starts, config.max_evaluations,
                   lambda done, total: progress(STAGES["fit"], done, total), config.generations)
@@ -161,9 +162,9 @@ def calibrate(model: FastModel, config: CalibrationConfig, observations: list[Ob
     scale = max(1.0, best / dof) if dof > 0 else 1.0
     cov = covariance(problem, estimate, scale)
     intervals = posterior = None
-    if uncertainty:
+    if uncertainty != "none":
         intervals, posterior = _measure_uncertainty(problem, optimum, scale, cov, seed,
-                                                    progress, seconds)
+                                                    uncertainty == "full", progress, seconds)
     rows = fit_rows(problem, estimate)
     labels, digests = _data_files(data_path, data_file)
     return Calibration(
@@ -196,15 +197,17 @@ def _tell_not_compared(problem: CalibrationProblem, notice: Callable[[str], None
 
 
 def _measure_uncertainty(problem: CalibrationProblem, optimum: Optimum, scale: float, cov,
-                         seed: int, progress: Progress, seconds: dict[str, float]):
-    """Profile-likelihood intervals and the MCMC sample around ``optimum``; each stage's
-    duration goes into ``seconds``."""
+                         seed: int, mcmc: bool, progress: Progress, seconds: dict[str, float]):
+    """Profile-likelihood intervals and, if ``mcmc``, the MCMC sample around ``optimum``
+    (else ``None``); each stage's duration goes into ``seconds``."""
     config, estimate, best = problem.config, optimum.estimate, optimum.cost
     clock = time.perf_counter()
     intervals = profile_intervals(problem, estimate, best, scale, config.confidence,
                                   cov.standard_error, config.max_evaluations,
                                   lambda d, t: progress(STAGES["profiles"], d, t))
     seconds["profiles"] = time.perf_counter() - clock
+    if not mcmc:
+        return intervals, None
     clock = time.perf_counter()
     posterior = sample_posterior(problem, estimate, cov.standard_error, scale,
                                  config.mcmc_walkers, config.mcmc_steps, config.mcmc_burn,
