@@ -20,17 +20,19 @@ from sd_runner.errors import ArgumentError, InputError
 from sd_runner.inputs import limits
 from sd_runner.progress import Progress, quiet
 from sd_runner.results.sensitivity import Factors, SensitivityResult
+from sd_runner.uncertainty.sobol_indices import saltelli_sample, sobol_indices, working_floats
 
 METHODS = ("sobol", "morris")
 
 #: Morris grid levels (SALib's default).
 MORRIS_LEVELS = 4
 
-#: Analyses of at least this many runs compute their outcomes' indices in parallel.
+#: Morris analyses of at least this many runs compute their outcomes' indices in parallel.
 PARALLEL_FROM = 20_000
 
-#: Bootstrap resamples of SALib's Sobol confidence intervals (its default).
+#: Bootstrap resamples and confidence level of SALib's Sobol intervals (its defaults).
 SOBOL_RESAMPLES = 100
+SOBOL_LEVEL = 0.95
 
 Evaluate = Callable[[np.ndarray], np.ndarray]
 #: The stage :func:`analyse` reports, counted in model runs.
@@ -59,10 +61,10 @@ def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: s
     progress : callable
         ``progress(stage, done, total)`` (:mod:`sd_runner.progress`): the model runs done.
     workers : int, optional
-        Processes that compute the outcomes' indices (SALib's bootstrap dominates the time of
-        a large analysis); default one per core when there are several outcomes and at least
-        ``PARALLEL_FROM`` runs. Each outcome's bootstrap is seeded alike, so the indices do
-        not depend on it.
+        Processes that compute the outcomes' Morris indices; default one per core when there
+        are several outcomes and at least ``PARALLEL_FROM`` runs. Each outcome's bootstrap is
+        seeded alike, so the indices do not depend on it. Sobol indices are computed for
+        every outcome at once in this process (:mod:`sd_runner.uncertainty.sobol_indices`).
     """
     check_size("n", method, n, len(factors.names), len(outcomes), second_order, workers)
     limits.check_seed("seed", seed)
@@ -70,29 +72,35 @@ def analyse(evaluate: Evaluate, factors: Factors, outcomes: list[str], method: s
         raise InputError(f"chunk size {chunk_size} must be at least 1")
     problem = factors.problem()
     if method == "sobol":
-        from SALib.sample import sobol as sampler
-
-        x = sampler.sample(problem, n, calc_second_order=second_order, seed=seed)
+        x = saltelli_sample(problem, n, second_order, seed)
     else:
         from SALib.sample import morris as sampler
 
         x = sampler.sample(problem, n, num_levels=MORRIS_LEVELS, seed=seed)
     y = _evaluate_in_chunks(evaluate, x, len(outcomes), chunk_size, progress)
-    if workers is None:
-        workers = (os.cpu_count() or 1) if len(x) >= PARALLEL_FROM else 1
-    jobs = [(method, problem, x, y[:, column], outcome, second_order, seed)
-            for column, outcome in enumerate(outcomes)]
-    if workers > 1 and len(jobs) > 1:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
-                                 mp_context=context) as pool:
-            parts = list(pool.map(_indices, *zip(*jobs, strict=True)))
+    if method == "sobol":
+        parts = [_sobol_rows(problem["names"], outcome, result, second_order)
+                 for outcome, result in zip(outcomes, sobol_indices(
+                     y, len(factors.names), second_order, seed, SOBOL_RESAMPLES, SOBOL_LEVEL),
+                     strict=True)]
     else:
-        parts = [_indices(*job) for job in jobs]
+        parts = _morris_parts(problem, x, y, outcomes, seed, workers)
     rows = [row for part in parts for row in part]
     table = pd.DataFrame(rows, columns=["outcome", "factor", "other", "index", "value",
                                         "confidence"])
     return SensitivityResult(method, factors, tuple(outcomes), len(x), table)
+
+
+def _morris_parts(problem, x, y, outcomes, seed, workers) -> list[list[dict]]:
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(x) >= PARALLEL_FROM else 1
+    jobs = [(problem, x, y[:, column], outcome, seed) for column, outcome in enumerate(outcomes)]
+    if workers > 1 and len(jobs) > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)),
+                                 mp_context=context) as pool:
+            return list(pool.map(_morris_rows, *zip(*jobs, strict=True)))
+    return [_morris_rows(*job) for job in jobs]
 
 
 def runs_needed(method: str, n: int, factors: int, second_order: bool = True) -> int:
@@ -108,7 +116,8 @@ def check_size(argument: str, method: str, n, factors: int, outcomes: int,
                run_bytes: int = 0, chunk_size: int = 32768) -> None:
     """Refuse ``n`` (named ``argument``) unless the method takes it and this machine can hold
     the analysis: the sample, the outcomes, one chunk of runs of ``run_bytes`` each, and the
-    bootstrap of every process computing indices (a copy of the sample each)."""
+    bootstrap (Sobol: of all outcomes in this process; Morris: of every process computing
+    indices, with a copy of the sample each)."""
     if method not in METHODS:
         raise ArgumentError("method", method, f"use one of {', '.join(METHODS)}")
     limits.check_workers("workers", workers)
@@ -118,14 +127,13 @@ def check_size(argument: str, method: str, n, factors: int, outcomes: int,
         raise ArgumentError(argument, n, "give a power of 2 base samples (e.g. 1024): Sobol's "
                             "sequence needs one")
     runs = runs_needed(method, n, factors, second_order)
-    processes = min(workers or ((os.cpu_count() or 1) if runs >= PARALLEL_FROM else 1),
-                    outcomes)
-    if method == "sobol":  # SALib's resampled row numbers and the outputs they pick
-        bootstrap = n * SOBOL_RESAMPLES * 8 + 2 * runs
+    if method == "sobol":
+        bootstrap = working_floats(n, factors, SOBOL_RESAMPLES, second_order)
     else:
-        bootstrap = 4 * runs
-    copies = processes * (bootstrap + (2 * runs * factors if processes > 1 else 0))
-    needed = (limits.FLOAT_BYTES * (2 * runs * factors + runs * outcomes + copies)
+        processes = min(workers or ((os.cpu_count() or 1) if runs >= PARALLEL_FROM else 1),
+                        outcomes)
+        bootstrap = processes * (4 * runs + (2 * runs * factors if processes > 1 else 0))
+    needed = (limits.FLOAT_BYTES * (2 * runs * factors + runs * outcomes + bootstrap)
               + min(runs, chunk_size) * run_bytes)
     limits.check_needs(argument, n, needed, runs, workers or os.cpu_count() or 1,
                        f"give fewer {what.split(' (')[0]}")
@@ -162,33 +170,31 @@ def _refuse_missing_rows(evaluate: Evaluate, y: np.ndarray) -> None:
                      f"sample; the first, sample {row}: {why}; narrow the factors' bounds")
 
 
-def _indices(method, problem, x, y, outcome, second_order, seed) -> list[dict]:
+def _sobol_rows(names, outcome, result, second_order) -> list[dict]:
+    rows = []
+    for index in ("S1", "ST"):
+        for i, name in enumerate(names):
+            rows.append({"outcome": outcome, "factor": name, "other": "", "index": index,
+                         "value": float(result[index][i]),
+                         "confidence": float(result[f"{index}_conf"][i])})
+    if second_order:
+        for i, name in enumerate(names):
+            for j in range(i + 1, len(names)):
+                rows.append({"outcome": outcome, "factor": name, "other": names[j],
+                             "index": "S2", "value": float(result["S2"][i, j]),
+                             "confidence": float(result["S2_conf"][i, j])})
+    return rows
+
+
+def _morris_rows(problem, x, y, outcome, seed) -> list[dict]:
+    from SALib.analyze import morris
+
     names = problem["names"]
     rows = []
-    if method == "sobol":
-        from SALib.analyze import sobol
-
-        # A Generator, not the int: SALib leaves its bootstrap unseeded for seed 0.
-        result = sobol.analyze(problem, y, calc_second_order=second_order,
-                               seed=np.random.default_rng(seed))
-        for index in ("S1", "ST"):
-            for i, name in enumerate(names):
-                rows.append({"outcome": outcome, "factor": name, "other": "", "index": index,
-                             "value": float(result[index][i]),
-                             "confidence": float(result[f"{index}_conf"][i])})
-        if second_order:
-            for i, name in enumerate(names):
-                for j in range(i + 1, len(names)):
-                    rows.append({"outcome": outcome, "factor": name, "other": names[j],
-                                 "index": "S2", "value": float(result["S2"][i, j]),
-                                 "confidence": float(result["S2_conf"][i, j])})
-    else:
-        from SALib.analyze import morris
-
-        result = morris.analyze(problem, x, y, num_levels=MORRIS_LEVELS, seed=seed)
-        for i, name in enumerate(names):
-            for index in ("mu", "mu_star", "sigma"):
-                confidence = float(result["mu_star_conf"][i]) if index == "mu_star" else np.nan
-                rows.append({"outcome": outcome, "factor": name, "other": "", "index": index,
-                             "value": float(result[index][i]), "confidence": confidence})
+    result = morris.analyze(problem, x, y, num_levels=MORRIS_LEVELS, seed=seed)
+    for i, name in enumerate(names):
+        for index in ("mu", "mu_star", "sigma"):
+            confidence = float(result["mu_star_conf"][i]) if index == "mu_star" else np.nan
+            rows.append({"outcome": outcome, "factor": name, "other": "", "index": index,
+                         "value": float(result[index][i]), "confidence": confidence})
     return rows

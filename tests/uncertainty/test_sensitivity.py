@@ -3,6 +3,8 @@ how the runs are split."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from SALib.test_functions import Ishigami
 
 from sd_runner.errors import InputError
 from sd_runner.results.sensitivity import Factors
+from sd_runner.uncertainty import sobol_indices
 from sd_runner.uncertainty.sensitivity import analyse
 
 ISHIGAMI = Factors(("x1", "x2", "x3"), ((-np.pi, np.pi),) * 3)
@@ -37,6 +40,77 @@ def test_sobol_reproduces_the_ishigami_indices_within_their_intervals():
     for (factor, other), expected in ISHIGAMI_S2.items():
         value, confidence = _value(table, "S2", factor, other)
         assert abs(value - expected) <= confidence, (factor, other, value, expected)
+
+
+# ------------------------------------------------------- the same numbers as SALib's own
+def _design(factors, n, second_order, seed):
+    problem = {"num_vars": factors, "names": [f"x{i + 1}" for i in range(factors)],
+               "bounds": [[-np.pi, np.pi]] * factors}
+    return problem, sobol_indices.saltelli_sample(problem, n, second_order, seed)
+
+
+@pytest.mark.parametrize("second_order", [True, False])
+@pytest.mark.parametrize("seed", [2003, 0])
+def test_the_design_is_salibs(second_order, seed):
+    from SALib.sample import sobol as sampler
+
+    for factors in (3, 5):
+        problem, x = _design(factors, 64, second_order, seed)
+        expected = sampler.sample(dict(problem), 64, calc_second_order=second_order, seed=seed)
+        assert np.array_equal(x, expected)
+
+
+@pytest.mark.parametrize("second_order", [True, False])
+@pytest.mark.parametrize("seed", [2003, 0])
+@pytest.mark.parametrize("block", [sobol_indices.BLOCK, 1000])  # 1000: chunks of pairs, resamples
+def test_the_indices_and_intervals_are_salibs(second_order, seed, block, monkeypatch):
+    from SALib.analyze import sobol
+
+    monkeypatch.setattr(sobol_indices, "BLOCK", block)
+    # Four factors, x4 moving nothing (its indices are exact zeros); outcomes: two Ishigami
+    # functions, one of x1 alone, and a constant (SALib gives it zero indices).
+    problem, x = _design(4, 512, second_order, seed)
+    y = np.column_stack([Ishigami.evaluate(x[:, :3]), Ishigami.evaluate(x[:, :3], A=3, B=0.5),
+                         x[:, 0] ** 2, np.full(len(x), 2.5)])
+    with warnings.catch_warnings():  # the constant outcome's 0/0, in SALib as here
+        warnings.simplefilter("ignore")
+        ours = sobol_indices.sobol_indices(y, 4, second_order, seed, 100, 0.95)
+        theirs = [sobol.analyze(problem, y[:, column], calc_second_order=second_order,
+                                seed=np.random.default_rng(seed))
+                  for column in range(y.shape[1])]
+    keys = ("S1", "ST", "S2") if second_order else ("S1", "ST")
+    for mine, salib in zip(ours, theirs, strict=True):
+        assert set(mine) == {k for key in keys for k in (key, f"{key}_conf")}
+        # SALib's arithmetic in SALib's order, so no tolerance: equal to the bit, and the
+        # sign of zero too (the CSV writes -0.0 and 0.0 differently).
+        for key in (*keys, *(f"{key}_conf" for key in keys)):
+            assert np.array_equal(mine[key], salib[key], equal_nan=True), key
+            assert np.array_equal(np.signbit(mine[key]), np.signbit(salib[key])), key
+    assert (ours[0]["S1_conf"][:3] > 0.01).all() and ours[0]["S1"][3] == 0.0
+    assert all((ours[3][key] == 0).all() for key in ("S1", "ST", "S1_conf", "ST_conf"))
+
+
+def test_seed_0_seeds_the_intervals_too():
+    # SALib leaves its bootstrap unseeded for seed 0; here 0 is a seed like any other.
+    one = analyse(Ishigami.evaluate, ISHIGAMI, ["y"], "sobol", n=256, seed=0).indices
+    again = analyse(Ishigami.evaluate, ISHIGAMI, ["y"], "sobol", n=256, seed=0).indices
+    pd.testing.assert_frame_equal(one, again, check_exact=True)
+
+
+def test_the_memory_estimate_holds_the_bootstrap(monkeypatch):
+    import tracemalloc
+
+    monkeypatch.setattr(sobol_indices, "BLOCK", 1 << 14)
+    factors, n = 6, 1024
+    y = np.random.default_rng(1).normal(size=(n * (2 * factors + 2), 3))
+    tracemalloc.start()
+    try:
+        sobol_indices.sobol_indices(y, factors, True, 1, 100, 0.95)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    estimate = 8 * sobol_indices.working_floats(n, factors, 100)
+    assert estimate / 2 < peak <= estimate, (peak, estimate)
 
 
 def test_morris_gives_the_exact_effects_of_a_linear_function():
