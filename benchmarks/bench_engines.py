@@ -132,25 +132,39 @@ def own_cpu_seconds() -> float:
 
 # ---------------------------------------------------------------------- child processes
 def child_load() -> dict:
-    """In a child: load the fast engine; report its compile/load time and kernel key."""
+    """In a child: load the fast engine; report how long each part took and the kernel key."""
+    started = time.perf_counter()
+    from sd_runner import resources
+    from sd_runner.engine import FastModel
+    from sd_runner.engine.compiled_cache import compile_cached
+
+    imported = time.perf_counter()
+    compile_cached(resources.model_path())  # PySD's parse and our compiler (or the cache)
+    compiled = time.perf_counter()
+    model = FastModel()  # PySD's translation, and the kernel's machine code (or the cache)
+    return {"model_compile_seconds": compiled - imported,
+            "kernel_seconds": model.compile_seconds,
+            "compile_seconds": compiled - imported + model.compile_seconds,
+            "key": model.kernel.key, "load_seconds": time.perf_counter() - started}
+
+
+def child_first_run(mdl: str) -> dict:
+    """In a child: a fresh process's first run of ``mdl`` (imports, translation, compile)."""
     started = time.perf_counter()
     from sd_runner.engine import FastModel
 
-    model = FastModel()
-    return {"compile_seconds": model.compile_seconds, "key": model.kernel.key,
-            "load_seconds": time.perf_counter() - started}
+    FastModel(mdl).run()
+    return {"seconds": time.perf_counter() - started}
 
 
 def child_key() -> dict:
-    """In a child: the cache key of the generated kernel source (no numba compile)."""
-    import hashlib
-
+    """In a child: the kernel's cache key, from a fresh compile of the model (no machine
+    code)."""
     from sd_runner import resources
     from sd_runner.engine.compiler import compile_mdl
-    from sd_runner.engine.fast import ENGINE_VERSION
+    from sd_runner.engine.fast import kernel_key
 
-    source = compile_mdl(resources.model_path()).source
-    return {"key": hashlib.sha256((source + ENGINE_VERSION).encode()).hexdigest()[:20]}
+    return {"key": kernel_key(compile_mdl(resources.model_path()))}
 
 
 def child_memory(size: int) -> dict:
@@ -174,7 +188,8 @@ def child_memory(size: int) -> dict:
 
 # ---------------------------------------------------------------------- compile and load
 def measure_compile(quick: bool) -> dict:
-    """Cold compile and cached load in fresh processes, and whether the cache key is stable."""
+    """Cold compile and cached load in fresh processes, the first run of ``sd-runner run
+    baseline`` on an empty cache, of a changed ``.mdl``, and whether the cache key is stable."""
     figures = {}
     keys = [run_child(["--child-key"], {**os.environ, "PYTHONHASHSEED": seed})["key"]
             for seed in ("1", "2")]
@@ -182,15 +197,39 @@ def measure_compile(quick: bool) -> dict:
     if quick:
         return figures
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as folder:
-        env = {**os.environ, "SD_RUNNER_CACHE": folder, "NUMBA_CACHE_DIR": f"{folder}/numba",
-               "PYTHONHASHSEED": HASH_SEED}
+        env = {**os.environ, "SD_RUNNER_CACHE": f"{folder}/cache", "PYTHONHASHSEED": HASH_SEED}
+        started = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).with_name("sd-runner")), "run", "baseline",
+                        "--out", f"{folder}/baseline.csv"], env=env, check=True,
+                       capture_output=True)
+        figures["first_run_empty_cache_seconds"] = time.perf_counter() - started
+        env["SD_RUNNER_CACHE"] = f"{folder}/cold"
         cold = run_child(["--child-load"], env)
         cached = run_child(["--child-load"], env)
+        changed = Path(folder) / "changed.mdl"
+        changed.write_text(_changed_model(), encoding="utf-8")
+        figures["changed_mdl_first_run_seconds"] = run_child(
+            ["--child-first-run", str(changed)], env)["seconds"]
     figures["cold_compile_seconds"] = cold["compile_seconds"]
+    figures["cold_model_compile_seconds"] = cold["model_compile_seconds"]
+    figures["cold_kernel_seconds"] = cold["kernel_seconds"]
     figures["cold_load_seconds"] = cold["load_seconds"]
     figures["cached_compile_seconds"] = cached["compile_seconds"]
+    figures["cached_kernel_seconds"] = cached["kernel_seconds"]
     figures["cached_load_seconds"] = cached["load_seconds"]
     return figures
+
+
+def _changed_model() -> str:
+    """The bundled model with one constant's value edited, as a modeller's edit changes it."""
+    from sd_runner import resources
+
+    text = resources.model_path().read_text(encoding="utf-8")
+    edited, count = re.subn(r"(Patent Yield\s*=\s*)([0-9.]+)",
+                            lambda m: f"{m.group(1)}{float(m.group(2)) * 1.01!r}", text, count=1)
+    if count != 1:
+        raise RuntimeError("Patent Yield's equation was not found in the bundled model")
+    return edited
 
 
 def measure_memory(sizes: list[int]) -> dict:
@@ -361,6 +400,7 @@ def throughput(f: dict, settings) -> dict:
     """Runs per second per core (largest ensemble for the ensemble engines)."""
     size = settings["sizes"][-1]
     return {
+        "runs_per_second_per_core": size / f[f"engine_{size}_1w_seconds"],
         "pysd_runs_per_second_per_core": 1 / f["pysd_single_run_seconds"],
         "engine_runs_per_second_per_core_1w": size / f[f"engine_{size}_1w_seconds"],
         "engine_runs_per_second_per_core_2w": size / f[f"engine_{size}_2w_seconds"] / 2,
@@ -469,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child-load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-key", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--child-memory", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child-first-run", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_load:
         figures = child_load()
@@ -476,6 +517,8 @@ def main(argv: list[str] | None = None) -> int:
         figures = child_key()
     elif args.child_memory:
         figures = child_memory(args.child_memory)
+    elif args.child_first_run:
+        figures = child_first_run(args.child_first_run)
     else:
         figures = run_benchmark(args.quick)
     print(json.dumps(figures, default=float))

@@ -12,7 +12,7 @@ from graphlib import CycleError, TopologicalSorter
 
 import numpy as np
 
-from sd_runner.engine.structures import CompiledModel, UnsupportedModelError, target_of
+from sd_runner.engine.structures import CompiledModel, Program, UnsupportedModelError, target_of
 
 CHUNK = 100  # statements per compiled helper function
 ARGUMENTS = "v, x, d, c, t, t0, dt, tf, saveper"
@@ -41,8 +41,9 @@ def emit(compiler) -> CompiledModel:
                 f"{compiler.source_name}: {key[0]}{list(key[1])} is used but never defined")
     init_order = _init_order(compiler)
     step_order = _step_order(compiler, by_target, init_order)
+    program = _program(compiler, by_target, init_order, step_order)
     return CompiledModel(
-        source=_source(compiler, by_target, init_order, step_order),
+        source=_source(compiler, program),
         slots=list(compiler.slots),
         constants=dict(compiler.constants),
         constant_defaults=np.asarray(compiler.constant_values, dtype=float),
@@ -53,6 +54,7 @@ def emit(compiler) -> CompiledModel:
         derivatives={state: code for state, code, _deps in compiler.derivatives},
         plain_states=not (compiler.pre_derivative or compiler.discrete or compiler.buffers
                           or compiler.clamps),
+        program=program,
     )
 
 
@@ -102,12 +104,7 @@ def _describe(compiler, cycle) -> str:
     return " -> ".join(dict.fromkeys(names)) or "stock initial values"
 
 
-def _source(compiler, by_target: dict, init_order: list[str], step_order: list[str]) -> str:
-    """The kernel module: lookup tables, helper functions and ``run_batch``."""
-    lines = list(HEADER)
-    for index, (xs, ys) in enumerate(compiler.tables):
-        lines.append(f"T{index}x = np.array({xs.tolist()!r})")
-        lines.append(f"T{index}y = np.array({ys.tolist()!r})")
+def _program(compiler, by_target: dict, init_order: list[str], step_order: list[str]) -> Program:
     init_statements = []
     for target in init_order:
         if target in by_target:
@@ -115,13 +112,29 @@ def _source(compiler, by_target: dict, init_order: list[str], step_order: list[s
         elif target.startswith("x["):
             state_node = compiler.state_init[int(target[2:-1])]
             init_statements.append(f"{target} = {state_node.init_code}")
-    step_statements = [f"{t} = {by_target[t].step_code}" for t in step_order]
-    derivative_statements = list(compiler.pre_derivative) + [
-        f"d[{state}] = {code}" for state, code, _deps in compiler.derivatives]
-    helpers, init_calls = _chunks("init", init_statements)
-    more, step_calls = _chunks("step", step_statements)
+    return Program(
+        values=len(compiler.slots), states=len(compiler.states),
+        tables=[(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
+                for xs, ys in compiler.tables],
+        init=init_statements,
+        step=[f"{t} = {by_target[t].step_code}" for t in step_order],
+        derivatives=list(compiler.pre_derivative) + [
+            f"d[{state}] = {code}" for state, code, _deps in compiler.derivatives],
+        discrete=[(state, code) for state, code, _deps in compiler.discrete],
+        buffers=[(state, length, code) for state, length, code, _deps in compiler.buffers],
+        clamps=list(compiler.clamps))
+
+
+def _source(compiler, program: Program) -> str:
+    """The kernel module: lookup tables, helper functions and ``run_batch``."""
+    lines = list(HEADER)
+    for index, (xs, ys) in enumerate(program.tables):
+        lines.append(f"T{index}x = np.array({xs.tolist()!r})")
+        lines.append(f"T{index}y = np.array({ys.tolist()!r})")
+    helpers, init_calls = _chunks("init", program.init)
+    more, step_calls = _chunks("step", program.step)
     helpers += more
-    more, derivative_calls = _chunks("derivatives", derivative_statements)
+    more, derivative_calls = _chunks("derivatives", program.derivatives)
     helpers += more
     body = _run_batch(compiler, init_calls, step_calls, derivative_calls)
     return "\n".join(lines + helpers + [""] + body) + "\n"

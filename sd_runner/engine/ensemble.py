@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sd_runner.engine.fast import FastModel, TimeAxis, _load_kernel, every_step
+from sd_runner.engine.fast import FastModel, TimeAxis, every_step, load_kernel
 from sd_runner.errors import ArgumentError, InputError, RunError
 from sd_runner.inputs import limits
 from sd_runner.model.breaches import Breach, first_breaches
@@ -209,7 +209,7 @@ def _run_chunks(model: FastModel, chunks: list[np.ndarray], axis: TimeAxis,
     key = model.kernel.key
     _KERNELS[key] = model.kernel.module
     if scheduler:
-        return _run_dask(scheduler, model.kernel.compiled.source, key, chunks, axis, out_slots,
+        return _run_dask(scheduler, model.kernel.compiled, key, chunks, axis, out_slots,
                          check)
     if workers is None:
         members = sum(len(chunk) for chunk in chunks)
@@ -289,14 +289,15 @@ def _simulate(module, consts: np.ndarray, axis: TimeAxis, slots: np.ndarray) -> 
     return out
 
 
-def _run_remote(source: str, key: str, consts, axis, out_slots, check):
-    """On a Dask worker: load (compile or take from its cache) the kernel, run a chunk."""
+def _run_remote(compiled, key: str, consts, axis, out_slots, check):
+    """On a Dask worker: load the kernel (compiled for the worker's CPU, or taken from its
+    cache), run a chunk."""
     if key not in _KERNELS:
-        _KERNELS[key] = _load_kernel(source, key, consts[0])
+        _KERNELS[key] = load_kernel(compiled)
     return _run_chunk(key, consts, axis, out_slots, check)
 
 
-def _run_dask(address: str, source: str, key: str, chunks, axis, out_slots, check):
+def _run_dask(address: str, compiled, key: str, chunks, axis, out_slots, check):
     try:
         from distributed import Client
     except ImportError:  # declared as a dependency; kept explicit for a clear message
@@ -310,7 +311,7 @@ def _run_dask(address: str, source: str, key: str, chunks, axis, out_slots, chec
         raise InputError(f"cannot reach the Dask scheduler at {address} ({exc}); check the "
                          "address") from None
     with client:
-        futures = [client.submit(_run_remote, source, key, chunk, axis, out_slots, check,
+        futures = [client.submit(_run_remote, compiled, key, chunk, axis, out_slots, check,
                                  pure=False)
                    for chunk in chunks]
         return client.gather(futures)

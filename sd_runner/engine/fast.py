@@ -6,33 +6,33 @@ import copy
 import difflib
 import functools
 import hashlib
+import math
 import os
 import shutil
-import sys
 import time as clock
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
-import numba
+import llvmlite
 import numpy as np
 import pandas as pd
 import xarray as xr
 
 from sd_runner import resources
-from sd_runner.engine import runtime
-from sd_runner.engine.compiler import compile_mdl
+from sd_runner.engine import lanes, machine_code, native
+from sd_runner.engine.compiled_cache import compile_cached
 from sd_runner.engine.structures import CompiledModel, UnsupportedModelError
 from sd_runner.errors import InputError
 from sd_runner.inputs import limits
 from sd_runner.model import cache
 from sd_runner.model.loading import SDModel, _cache_root, _digest, translation_folder
 
-ENGINE_VERSION = "1"  # bump when the generated code changes meaning
+ENGINE_VERSION = "2"  # bump when the generated code changes meaning
 
-# numba caches a kernel by its own file only, not by the runtime functions it calls, so the
-# runtime's source is part of the cache key: editing it recompiles every kernel.
-_RUNTIME_SOURCE = Path(runtime.__file__).read_text(encoding="utf-8")
+# The machine code depends on the modules that write its IR, so their source is part of the
+# cache key: editing them recompiles every kernel.
+_NATIVE_SOURCES = "".join(Path(module.__file__).read_text(encoding="utf-8")
+                          for module in (lanes, native, machine_code))
 
 
 @dataclass(frozen=True)
@@ -91,41 +91,44 @@ def _build_axis(cls, initial: float, final: float, step: float, saveper: float) 
 
 
 def kernel_key(compiled: CompiledModel) -> str:
-    """The cache key of a compiled model's kernel."""
-    # Content-addressed: a folder never changes once written, so numba's cache by file
-    # path and time stamp cannot serve code compiled from another source.
-    # numba's version and the CPU it compiles for are part of the key too, so that an entry
-    # is never recompiled (and so changed) in place, as numba would do for either.
-    text = "\n".join([compiled.source, ENGINE_VERSION, _RUNTIME_SOURCE, numba.__version__,
-                      sys.version, repr(_codegen_magic())])
+    """The cache key of a compiled model's kernel on this machine."""
+    # Content-addressed: a folder never changes once written. The CPU and its features are
+    # part of the key, since the machine code uses whatever this CPU has.
+    text = "\n".join([compiled.source, ENGINE_VERSION, _NATIVE_SOURCES, llvmlite.__version__,
+                      machine_code.machine_description()])
     return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def _codegen_magic() -> tuple:
-    """numba's description of the machine code it generates here (target, CPU, features)."""
-    return numba.core.registry.cpu_target.target_context.codegen().magic_tuple()
 
 
 def kernel_folder(key: str) -> Path:
     """The cache entry of the kernel with ``key``."""
-    return _cache_root() / f"engine-{key}"
+    return _cache_root() / f"native-{key}"
 
 
 class Kernel:
-    """A compiled model's numba kernel, cached on disk by the hash of its generated source."""
+    """A compiled model's machine code, cached on disk by the hash of the model's program."""
 
     def __init__(self, mdl: Path, compiled: CompiledModel | None = None):
-        self.compiled: CompiledModel = compiled or compile_mdl(mdl)
+        self.compiled: CompiledModel = compiled or compile_cached(mdl)
         self.key = kernel_key(self.compiled)
         started = clock.perf_counter()
-        self.module = _load_kernel(self.compiled.source, self.key,
-                                   self.compiled.constant_defaults)
+        self.module = load_kernel(self.compiled, self.key)
         self.compile_seconds = clock.perf_counter() - started
 
     def warm_up(self) -> float:
         """The seconds it took to compile (or load from the cache) the machine code, which
         loading the kernel did."""
         return self.compile_seconds
+
+    @functools.cached_property
+    def namespace(self) -> dict:
+        """The names the compiled expressions read besides the arrays (``math``, ``rt``, the
+        tables ``Tkx``, ``Tky``), for evaluating single equations in Python."""
+        from sd_runner.engine import runtime
+
+        names = {"math": math, "np": np, "rt": runtime}
+        for index, (xs, ys) in enumerate(self.compiled.program.tables):
+            names[f"T{index}x"], names[f"T{index}y"] = xs, ys
+        return names
 
     def run(self, consts: np.ndarray, axis: TimeAxis, out_slots: np.ndarray) -> np.ndarray:
         """Simulate each row of ``consts``; returns ``[member, saved time, output slot]``."""
@@ -136,137 +139,46 @@ class Kernel:
         return out
 
 
-def _warm_up(module, constant_defaults: np.ndarray) -> float:
-    """Call ``run_batch`` once with the argument types every run uses (so that it is compiled,
-    or loaded from numba's cache, for exactly those); returns the seconds it took."""
-    started = clock.perf_counter()
-    axis = TimeAxis.build(0.0, 1.0, 1.0, 1.0)
-    consts = np.ascontiguousarray(constant_defaults[None, :], dtype=float)
-    out = np.empty((1, 1, 1))
-    module.run_batch(consts, axis.initial, axis.step, axis.final, axis.saveper,
-                     0, axis.save_steps[:1].copy(), np.zeros(1, dtype=np.int64), out)
-    return clock.perf_counter() - started
+#: The kernel's machine code in a cache entry.
+OBJECT_FILE = "kernel.o"
+_LOADED: dict[str, machine_code.CompiledKernel] = {}
 
 
-#: The kernel's own source in a cache entry; numba's files go to its ``__pycache__``.
-KERNEL_FILE = "kernel.py"
-
-
-def _load_kernel(source: str, key: str, constants: np.ndarray):
-    """The kernel module for ``source``, compiled for the argument types of every run: from
-    the cache when its entry is sound, else built (generated source and numba's machine code,
-    in a staging folder) and cached. ``constants``: values to run it with once."""
-    name = f"sd_runner_kernel_{key}"
-    if name in sys.modules:
-        return sys.modules[name]
+def load_kernel(compiled: CompiledModel, key: str | None = None) -> machine_code.CompiledKernel:
+    """The kernel of ``compiled``, loaded into this process: from the cache when its entry is
+    sound, else compiled (in a staging folder) and cached."""
+    key = key or kernel_key(compiled)
+    if key in _LOADED:
+        return _LOADED[key]
     folder = kernel_folder(key)
-    problem = _kernel_damage(folder, source) if folder.is_dir() else None
+    problem = cache.damage(folder, (OBJECT_FILE,)) if folder.is_dir() else None
     if problem is not None:
         cache.notice(f"the cached kernel {folder} {problem}; compiling the model again")
         cache.discard(folder)
     elif not folder.is_dir():
-        cache.announce_first_build("compiling the model once (about 20 s; cached afterwards)")
+        cache.announce_first_build("compiling the model once (a few seconds; cached afterwards)")
     if problem is not None or not folder.is_dir():
-        folder = _build_kernel(source, key, folder, constants)
-    module = _import_kernel(name, folder / KERNEL_FILE)
-    if not numba.config.CACHE_DIR:  # else numba keeps its files elsewhere, unchecked
-        _freeze_cache(module)
-    _warm_up_healing_runtime(module, constants)
-    return module
+        folder = _build_kernel(compiled, folder)
+    kernel = machine_code.CompiledKernel((folder / OBJECT_FILE).read_bytes())
+    _LOADED[key] = kernel
+    return kernel
 
 
-def _kernel_damage(folder: Path, source: str) -> str | None:
-    problem = cache.damage(folder, (KERNEL_FILE,))
-    if problem is None and (folder / KERNEL_FILE).read_text(encoding="utf-8") != source:
-        problem = f"holds a {KERNEL_FILE} of another model"  # a collision of hash prefixes
-    return problem
-
-
-def _build_kernel(source: str, key: str, folder: Path, constants: np.ndarray) -> Path:
-    """Write and compile the kernel in a staging folder, then publish it as ``folder``."""
+def _build_kernel(compiled: CompiledModel, folder: Path) -> Path:
+    """Compile the kernel's machine code in a staging folder, then publish it as ``folder``."""
     staging = cache.staging_folder(folder.parent, "kernel-")
     try:
-        (staging / KERNEL_FILE).write_text(source, encoding="utf-8")
-        if not numba.config.CACHE_DIR:
-            # numba writes its cache beside the source: compile here so that its files are
-            # covered by the checksums. (With NUMBA_CACHE_DIR it keeps them there, by path.)
-            # Under the module name the published entry is loaded with: numba's cache names it.
-            name = f"sd_runner_kernel_{key}"
-            module = _import_kernel(name, staging / KERNEL_FILE)
-            try:
-                _warm_up_healing_runtime(module, constants)
-            finally:
-                del sys.modules[name]
+        code = machine_code.object_code(native.kernel_ir(compiled.program))
+        (staging / OBJECT_FILE).write_bytes(code)
         cache.write_checksums(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return cache.publish(staging, folder, (KERNEL_FILE,))
+    return cache.publish(staging, folder, (OBJECT_FILE,))
 
 
-def _warm_up_healing_runtime(module, constants: np.ndarray) -> None:
-    """Compile ``module``; if numba's cache of the runtime functions it calls is damaged,
-    empty that cache and compile again."""
-    try:
-        _warm_up(module, constants)
-    except Exception as exc:  # noqa: BLE001 - numba reports unreadable caches in many ways
-        damaged = [fn for fn in _dispatchers(runtime) if not _cache_loads(fn)]
-        if not damaged:
-            raise
-        cache.notice(f"numba's cache of {', '.join(fn.__name__ for fn in damaged)} (sd-runner's "
-                     f"runtime) is damaged ({type(exc).__name__}); compiling them again")
-        for fn in damaged:
-            fn._cache.flush()
-        _warm_up(module, constants)
-
-
-def _import_kernel(name: str, path: Path):
-    """Execute the kernel's source as module ``name`` (without writing bytecode next to it)."""
-    module = types.ModuleType(name)
-    module.__file__ = str(path)
-    code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
-    sys.modules[name] = module
-    try:
-        exec(code, module.__dict__)  # noqa: S102 - the source the compiler generated
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
-
-
-def _dispatchers(module) -> list:
-    return [fn for fn in vars(module).values()
-            if isinstance(fn, numba.core.registry.CPUDispatcher)
-            and fn.__module__ == module.__name__]
-
-
-def _cache_loads(fn) -> bool:
-    """Whether numba's cache index and data of ``fn`` can be read."""
-    cache_file = fn._cache._cache_file
-    try:
-        overloads = cache_file._load_index()
-        for data_name in overloads.values():
-            cache_file._load_data(data_name)
-    except FileNotFoundError:
-        return True
-    except Exception:  # noqa: BLE001 - whatever unpickling a damaged file raises
-        return False
-    return True
-
-
-def _freeze_cache(module) -> None:
-    """Stop numba from writing to the kernel's cache entry once it is published (it still
-    reads it), so that its checksums stay true; new argument types compile in memory."""
-    for fn in _dispatchers(module):
-        fn._cache.save_overload = _no_save
-
-
-def _no_save(_signature, _data) -> None:
-    pass
-
-
-#: What the first run on a machine says (timed on a 2-core machine: 21 s idle, 53 s busy).
-FIRST_BUILD = "translating and compiling the model once (about 30 s; cached afterwards)"
+#: What the first run on a machine says.
+FIRST_BUILD = "translating and compiling the model once (a few seconds; cached afterwards)"
 
 
 def _is_cached(mdl: Path, compiled: CompiledModel) -> bool:
@@ -288,7 +200,7 @@ class FastModel(SDModel):
 
     def __init__(self, path: str | os.PathLike | None = None):
         mdl = Path(path) if path is not None else resources.model_path()
-        compiled = compile_mdl(mdl)  # refuse what the kernel cannot run before PySD loads
+        compiled = compile_cached(mdl)  # refuse what the kernel cannot run before PySD loads
         if not _is_cached(mdl, compiled):
             cache.announce_first_build(FIRST_BUILD)
         super().__init__(path)

@@ -1,16 +1,17 @@
-"""Vensim built-ins for compiled kernels, with PySD 3.14's semantics (numba-compiled scalars)."""
+"""Vensim built-ins with PySD 3.14's semantics, on Python floats: the names ``rt.*`` that the
+compiled expressions call when single equations are evaluated in Python (loop scores), and in
+the first edition's kernel source. The native kernel computes the same functions in IR
+(:mod:`~sd_runner.engine.lanes`), with the same arithmetic."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from numba import njit
 
 SMALL_VENSIM = 1e-6  # PySD's tolerance for zero denominators and time comparisons
 
 
-@njit(cache=True, nogil=True)
 def lookup(x, xs, ys, mode):
     """Table function: 0 interpolate (hold the ends), 1 extrapolate, 2 hold backward."""
     n = xs.shape[0]
@@ -33,12 +34,10 @@ def lookup(x, xs, ys, mode):
     return slope * (x - xs[i]) + ys[i]
 
 
-@njit(cache=True, nogil=True)
 def step(t, dt, value, start):
     return value if t + dt / 2 > start else 0.0
 
 
-@njit(cache=True, nogil=True)
 def ramp(t, slope, start, finish):
     if not t + SMALL_VENSIM > start:
         return 0.0
@@ -46,14 +45,12 @@ def ramp(t, slope, start, finish):
     return slope * (final - start)
 
 
-@njit(cache=True, nogil=True)
 def ramp_open(t, slope, start):
     if not t + SMALL_VENSIM > start:
         return 0.0
     return slope * (t - start)
 
 
-@njit(cache=True, nogil=True)
 def pulse(t, dt, start, repeat_time, width, magnitude, end, has_magnitude, has_end):
     if width < 0:
         width = 0.5 * dt
@@ -65,42 +62,35 @@ def pulse(t, dt, start, repeat_time, width, magnitude, end, has_magnitude, has_e
     return 0.0
 
 
-@njit(cache=True, nogil=True)
 def zidz(numerator, denominator):
     if abs(denominator) < SMALL_VENSIM:
         return 0.0
     return numerator / denominator
 
 
-@njit(cache=True, nogil=True)
 def xidz(numerator, denominator, x):
     if abs(denominator) < SMALL_VENSIM:
         return x
     return numerator / denominator
 
 
-@njit(cache=True, nogil=True)
 def integer(x):
     return float(int(x))
 
 
-@njit(cache=True, nogil=True)
 def quantum(a, b):
     if b < SMALL_VENSIM:
         return a
     return b * float(int(a / b))
 
 
-@njit(cache=True, nogil=True)
 def modulo(x, m):
     return x - quantum(x, m)
 
 
-@njit(cache=True, nogil=True)
 def log_base(x, base):
     return math.log(x) / math.log(base)
 
 
-@njit(cache=True, nogil=True)
 def power(base, exponent):
     return base ** exponent

@@ -67,6 +67,42 @@ class CompiledModel:
     equations: dict = field(default_factory=dict)
     derivatives: dict = field(default_factory=dict)
     plain_states: bool = True
+    #: The statements of one run, in order, for the native kernel (:mod:`.native`).
+    program: Program | None = None
+
+
+@dataclass(frozen=True)
+class Program:
+    """One run of the model as statements ``target = expression`` (Python syntax, over ``v``,
+    ``x``, ``d``, ``c``, ``t``, ``t0``, ``dt``, ``tf``, ``saveper`` and the tables), in the order
+    the kernel executes them.
+
+    Attributes
+    ----------
+    values, states : int
+        Lengths of the value vector ``v`` and of the state vector ``x``.
+    tables : list of (numpy.ndarray, numpy.ndarray)
+        Lookup table ``k`` is ``Tkx``, ``Tky``.
+    init, step, derivatives : list of str
+        Statements at initialisation, at every TIME STEP before saving, and after saving
+        (the derivatives ``d``, and the states some delays shift first).
+    discrete : list of (int, str)
+        States set to an expression's value at the end of each step (SAMPLE IF TRUE).
+    buffers : list of (int, int, str)
+        Fixed delays: state, ring length in steps, the expression entering the ring.
+    clamps : list of int
+        States held non-negative after each step.
+    """
+
+    values: int
+    states: int
+    tables: list
+    init: list
+    step: list
+    derivatives: list
+    discrete: list
+    buffers: list
+    clamps: list
 
 
 

@@ -131,7 +131,7 @@ class _Evaluator:
                           for slot, code in compiled.equations.items()}
         self.derivatives = {state: compile(code, f"<d{state}>", "eval")
                             for state, code in compiled.derivatives.items()}
-        self.names = dict(vars(model.kernel.module))
+        self.names = dict(model.kernel.namespace)
         self.names.update(c=constants, t0=axis.initial, dt=axis.step, tf=axis.final,
                           saveper=axis.saveper)
         self.times = axis.times

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # only a type here: the reports read PACKAGES without loading
     from sd_runner.model.loading import SDModel
 
 #: Packages whose versions can change a number.
-PACKAGES = ("sd-runner", "pysd", "numpy", "scipy", "pandas", "xarray", "numba", "SALib",
+PACKAGES = ("sd-runner", "pysd", "numpy", "scipy", "pandas", "xarray", "llvmlite", "numba", "SALib",
             "emcee", "networkx")
 
 

@@ -1,7 +1,7 @@
 """The cache of translated and compiled models heals itself.
 
 Every damaged-cache case runs in a fresh process, so that nothing a process holds in memory
-(imported modules, numba's compiled functions) can hide a cache that no longer loads.
+(imported modules, loaded machine code) can hide a cache that no longer loads.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def built(tmp_path_factory):
     mdl.write_text(TINY, encoding="utf-8")
     done = run_tiny(mdl, folder / "cache")
     assert_ran(done)
-    assert said(done) == ["sd-runner: translating and compiling the model once (about 30 s; "
+    assert said(done) == ["sd-runner: translating and compiling the model once (a few seconds; "
                           "cached afterwards)"]
     return mdl, folder / "cache"
 
@@ -66,9 +66,13 @@ def cache_copy(built, tmp_path):
     return mdl, copy
 
 
+#: The prefix of each kind of cache entry's folder (then 20 hex digits of its key).
+PREFIXES = {"translation": "", "compiled": "compiled-", "kernel": "native-"}
+
+
 def entry(cache_dir: Path, kind: str) -> Path:
-    """The cache entry of the tiny model's translation or kernel."""
-    prefix = "engine-" if kind == "kernel" else ""
+    """The cache entry of the tiny model's translation, compiled model or kernel."""
+    prefix = PREFIXES[kind]
     (found,) = [p for p in cache_dir.iterdir() if p.is_dir() and p.name.startswith(prefix)
                 and len(p.name) == len(prefix) + 20]
     return found
@@ -78,10 +82,10 @@ def entry(cache_dir: Path, kind: str) -> Path:
 CACHED_FILES = {
     "PySD translation": ("translation", "model.py"),
     "translation checksums": ("translation", CHECKSUMS),
-    "kernel source": ("kernel", "kernel.py"),
+    "compiled model": ("compiled", "compiled.pickle"),
+    "compiled model checksums": ("compiled", CHECKSUMS),
+    "kernel machine code": ("kernel", "kernel.o"),
     "kernel checksums": ("kernel", CHECKSUMS),
-    "numba index": ("kernel", "__pycache__/kernel.run_batch-*.nbi"),
-    "numba data": ("kernel", "__pycache__/kernel.run_batch-*.nbc"),
 }
 
 
@@ -149,30 +153,12 @@ def test_an_entry_without_checksums_is_rebuilt(cache_copy):
     assert len(said(done)) == 1 and f"has no {CHECKSUMS}" in said(done)[0]
 
 
-def test_a_missing_numba_file_is_rebuilt(cache_copy):
+def test_a_missing_file_is_rebuilt(cache_copy):
     mdl, cache_dir = cache_copy
-    (data,) = entry(cache_dir, "kernel").glob("__pycache__/kernel.run_batch-*.nbc")
-    data.unlink()
+    (entry(cache_dir, "kernel") / "kernel.o").unlink()
     done = run_tiny(mdl, cache_dir)
     assert_ran(done)
-    assert len(said(done)) == 1 and "lacks __pycache__/" in said(done)[0]
-
-
-def test_damaged_numba_cache_of_the_runtime_functions_is_recompiled(tmp_path):
-    # With NUMBA_CACHE_DIR, numba keeps the runtime functions' cache there, where a test can
-    # damage it without touching the package's own folder.
-    mdl = tmp_path / "zidz.mdl"
-    mdl.write_text(TINY.replace("Inflow= Stock * Rate", "Inflow= ZIDZ(Stock, 1 / Rate)"),
-                   encoding="utf-8")
-    numba_dir = tmp_path / "numba"
-    assert_ran(run_tiny(mdl, tmp_path / "first", NUMBA_CACHE_DIR=str(numba_dir)))
-    indexes = list(numba_dir.rglob("runtime.zidz-*.nbi"))
-    assert indexes
-    for index in indexes:
-        index.write_bytes(junk(index.read_bytes()))
-    done = run_tiny(mdl, tmp_path / "second", NUMBA_CACHE_DIR=str(numba_dir))
-    assert_ran(done)
-    assert any("zidz" in line and "runtime" in line for line in said(done)), done.stderr
+    assert len(said(done)) == 1 and "lacks kernel.o" in said(done)[0]
 
 
 def test_two_processes_building_at_once_leave_a_sound_cache(tmp_path):
@@ -186,10 +172,11 @@ def test_two_processes_building_at_once_leave_a_sound_cache(tmp_path):
         out, err = process.communicate(timeout=600)
         assert process.returncode == 0, err
         assert float(out) == pytest.approx(EXPECTED, rel=1e-12)
-    for which in ("translation", "kernel"):
+    for which in PREFIXES:
         assert cache.damage(entry(tmp_path / "cache", which), ()) is None
     leftovers = [p.name for p in (tmp_path / "cache").iterdir()
-                 if p.name.startswith(("translating-", "kernel-")) or ".damaged-" in p.name]
+                 if p.name.startswith(("translating-", "kernel-", "compiling-"))
+                 or ".damaged-" in p.name]
     assert leftovers == []
     again = run_tiny(mdl, tmp_path / "cache")
     assert_ran(again)

@@ -1,0 +1,229 @@
+"""The kernel as LLVM IR: one function that runs a batch of members, ``WIDTH`` at a time.
+
+The first edition gave numba a Python kernel to compile, and numba's type inference and
+lowering of some thousand statements took about 20 s. Every value here is a double and every
+statement a few instructions, so the IR is written directly (:mod:`.lanes` translates the
+expressions) and LLVM compiles it in about a second; no numba is involved.
+
+``run_batch(consts, members, n_consts, t0, dt, tf, saveper, n_steps, save_steps, out_slots,
+n_out, n_saved, out)`` runs each block of ``WIDTH`` members (the last block repeats its last
+member in the spare lanes, which are not saved) through the same Euler steps as the first
+edition: the values, saving, the derivatives, then every state moved on.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from sd_runner.engine.lanes import DOUBLE, I64, VECTOR, WIDTH, Lanes, splat
+from sd_runner.engine.structures import Program
+
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+ENTRY = "run_batch"
+
+
+def kernel_ir(program: Program) -> str:
+    """The LLVM IR module (text) of ``program``'s kernel."""
+    module = ir.Module(name="sd_runner_kernel")
+    tables = [(xs, ys, _table(module, f"T{index}x", xs), _table(module, f"T{index}y", ys))
+              for index, (xs, ys) in enumerate(program.tables)]
+    _Kernel(module, program, tables).build()
+    return str(module)
+
+
+def _table(module: ir.Module, name: str, values) -> ir.GlobalVariable:
+    kind = ir.ArrayType(DOUBLE, len(values))
+    table = ir.GlobalVariable(module, kind, name)
+    table.initializer = ir.Constant(kind, [float(v) for v in values])
+    table.global_constant = True
+    table.linkage = "internal"
+    return table
+
+
+class _Kernel:
+    """Builds ``run_batch``; see the module's text."""
+
+    def __init__(self, module: ir.Module, program: Program, tables):
+        self.program = program
+        pointer = DOUBLE.as_pointer()
+        signature = ir.FunctionType(ir.VoidType(), [
+            pointer, I64, I64, DOUBLE, DOUBLE, DOUBLE, DOUBLE, I64, I8.as_pointer(),
+            I64.as_pointer(), I64, I64, pointer])
+        self.function = ir.Function(module, signature, ENTRY)
+        (self.consts, self.members, self.n_consts, self.t0, self.dt, self.tf, self.saveper,
+         self.n_steps, self.save_steps, self.out_slots, self.n_out, self.n_saved,
+         self.out) = self.function.args
+        self.b = ir.IRBuilder(self.function.append_basic_block("entry"))
+        self.tables = tables
+
+    # ------------------------------------------------------------------ helpers
+    def array(self, length: int, name: str) -> ir.Value:
+        return self.b.alloca(ir.ArrayType(VECTOR, max(length, 1)), name=name)
+
+    def slot(self, array: ir.Value, index) -> ir.Value:
+        index = index if isinstance(index, ir.Value) else ir.Constant(I64, index)
+        return self.b.gep(array, [ir.Constant(I64, 0), index])
+
+    def loop(self, name: str, count: ir.Value, body) -> None:
+        """``for i in range(count): body(i)``."""
+        before = self.b.block
+        head = self.function.append_basic_block(f"{name}.head")
+        inside = self.function.append_basic_block(f"{name}.body")
+        after = self.function.append_basic_block(f"{name}.end")
+        self.b.branch(head)
+        self.b.position_at_end(head)
+        i = self.b.phi(I64, name=name)
+        i.add_incoming(ir.Constant(I64, 0), before)
+        self.b.cbranch(self.b.icmp_signed("<", i, count), inside, after)
+        self.b.position_at_end(inside)
+        body(i)
+        i.add_incoming(self.b.add(i, ir.Constant(I64, 1)), self.b.block)
+        self.b.branch(head)
+        self.b.position_at_end(after)
+
+    def statements(self, lanes: Lanes, texts: list[str]) -> None:
+        for text in texts:
+            target, expression = (part.strip() for part in text.split("=", 1))
+            array, index = target[0], int(target[2:-1])
+            self.b.store(lanes.value(expression), self.slot(self.arrays[array], index))
+
+    # ------------------------------------------------------------------ the kernel
+    def build(self) -> None:
+        # Every alloca in the entry block: one allocated inside a loop would grow the stack
+        # with every block of members.
+        b, program = self.b, self.program
+        self.arrays = {"v": self.array(program.values, "v"),
+                       "x": self.array(program.states, "x"),
+                       "d": self.array(program.states, "d"),
+                       "c": b.alloca(VECTOR, self.n_consts, name="c")}
+        self.rings = [self.array(length, f"ring{number}")
+                      for number, (_state, length, _code) in enumerate(program.buffers)]
+        self.time = b.alloca(DOUBLE, name="time")
+        self.position = b.alloca(I64, name="ring_position")
+        self.saved = b.alloca(I64, name="saved")
+        blocks = b.udiv(b.add(self.members, ir.Constant(I64, WIDTH - 1)),
+                        ir.Constant(I64, WIDTH))
+        self.loop("block", blocks, self.member_block)
+        b.ret_void()
+
+    def read(self, array: str, index):
+        """The vector of ``array[index]``, or of the scalar ``array`` (``t``, ``dt``, ...)."""
+        b = self.b
+        if index is None:
+            scalar = b.load(self.time) if array == "t" else self.scalars[array]
+            return b.shuffle_vector(b.insert_element(ir.Constant(VECTOR, ir.Undefined),
+                                                     scalar, ir.Constant(I32, 0)),
+                                    ir.Constant(VECTOR, ir.Undefined),
+                                    ir.Constant(ir.VectorType(I32, WIDTH), [0] * WIDTH))
+        if array == "c":
+            return b.load(b.gep(self.arrays["c"], [ir.Constant(I64, index)]))
+        return b.load(self.slot(self.arrays[array], index))
+
+    def member_block(self, block: ir.Value) -> None:
+        b, program = self.b, self.program
+        first = b.mul(block, ir.Constant(I64, WIDTH))
+        self.load_constants(first)
+        zero = splat(0.0)
+        for index in range(program.states):
+            b.store(zero, self.slot(self.arrays["x"], index))
+            b.store(zero, self.slot(self.arrays["d"], index))
+        b.store(self.t0, self.time)
+        self.scalars = {"t0": self.t0, "dt": self.dt, "tf": self.tf, "saveper": self.saveper}
+        lanes = Lanes(b, self.read, self.tables)
+        self.statements(lanes, program.init)
+        for ring, (state, length, _code) in zip(self.rings, program.buffers, strict=True):
+            start = b.load(self.slot(self.arrays["x"], state))
+            self.loop("ring", ir.Constant(I64, length),
+                      lambda at, ring=ring, start=start: b.store(start, self.slot(ring, at)))
+        b.store(ir.Constant(I64, 0), self.position)
+        b.store(ir.Constant(I64, 0), self.saved)
+
+        def one_step(step):
+            self.statements(lanes, program.step)
+            self.save(step, first)
+            with b.if_then(b.icmp_signed("<", step, self.n_steps)):
+                self.statements(lanes, program.derivatives)
+                self.advance(lanes)
+                b.store(b.fadd(b.load(self.time), self.dt), self.time)
+
+        self.loop("step", b.add(self.n_steps, ir.Constant(I64, 1)), one_step)
+
+    def load_constants(self, first: ir.Value) -> None:
+        """Lane ``k`` of constant ``i`` is member ``first + k``'s (the last member's past the
+        end); the constants' array is sized here, now that the block knows them."""
+        b, c = self.b, self.arrays["c"]
+        last = b.sub(self.members, ir.Constant(I64, 1))
+        rows = []
+        for lane in range(WIDTH):
+            member = b.add(first, ir.Constant(I64, lane))
+            member = b.select(b.icmp_signed("<", member, last), member, last)
+            rows.append(b.gep(self.consts, [b.mul(member, self.n_consts)]))
+
+        def one_constant(i):
+            vector = ir.Constant(VECTOR, ir.Undefined)
+            for lane, row in enumerate(rows):
+                vector = b.insert_element(vector, b.load(b.gep(row, [i])),
+                                          ir.Constant(I32, lane))
+            b.store(vector, b.gep(c, [i]))
+
+        self.loop("constant", self.n_consts, one_constant)
+
+    def save(self, step: ir.Value, first: ir.Value) -> None:
+        """At a saved step, ``out[member, saved, k] = v[out_slots[k]]`` for the block's real
+        members."""
+        b = self.b
+        flag = b.load(b.gep(self.save_steps, [step]))
+        with b.if_then(b.icmp_unsigned("!=", flag, ir.Constant(I8, 0))):
+            saved = self.saved
+            row = b.load(saved)
+            values = b.bitcast(self.arrays["v"], DOUBLE.as_pointer())
+            real = b.sub(self.members, first)
+            lanes = b.select(b.icmp_signed("<", real, ir.Constant(I64, WIDTH)), real,
+                             ir.Constant(I64, WIDTH))
+
+            def one_output(k):
+                slot = b.load(b.gep(self.out_slots, [k]))
+
+                def one_lane(lane):
+                    value = b.load(b.gep(values, [b.add(b.mul(slot, ir.Constant(I64, WIDTH)),
+                                                        lane)]))
+                    member = b.add(first, lane)
+                    at = b.add(b.mul(b.add(b.mul(member, self.n_saved), row), self.n_out), k)
+                    b.store(value, b.gep(self.out, [at]))
+
+                self.loop("lane", lanes, one_lane)
+
+            self.loop("output", self.n_out, one_output)
+            b.store(b.add(row, ir.Constant(I64, 1)), saved)
+
+    def advance(self, lanes: Lanes) -> None:
+        """Move every state one TIME STEP on: integrals, clamps, discrete updates and the
+        rings of fixed delays, in the first edition's order."""
+        b, program, x, d = self.b, self.program, self.arrays["x"], self.arrays["d"]
+        discrete = [lanes.value(code) for _state, code in program.discrete]
+        entering = [lanes.value(code) for _state, _length, code in program.buffers]
+        step = self.read("dt", None)
+        for index in range(program.states):
+            state = self.slot(x, index)
+            b.store(b.fadd(b.load(state), b.fmul(b.load(self.slot(d, index)), step)), state)
+        for index in program.clamps:
+            state = self.slot(x, index)
+            value = b.load(state)
+            # Python's max(x, 0.0): x unless 0.0 is larger.
+            b.store(b.select(b.fcmp_ordered(">", splat(0.0), value), splat(0.0), value), state)
+        for (index, _code), value in zip(program.discrete, discrete, strict=True):
+            b.store(value, self.slot(x, index))
+        if not program.buffers:
+            return
+        now = b.load(self.position)
+        for ring, (index, length, _code), value in zip(self.rings, program.buffers, entering,
+                                                       strict=True):
+            at = b.urem(now, ir.Constant(I64, length))
+            b.store(value, self.slot(ring, at))
+            following = b.urem(b.add(now, ir.Constant(I64, 1)), ir.Constant(I64, length))
+            b.store(b.load(self.slot(ring, following)), self.slot(x, index))
+        b.store(b.add(now, ir.Constant(I64, 1)), self.position)
+
+
+__all__ = ["ENTRY", "WIDTH", "kernel_ir"]
