@@ -51,7 +51,7 @@ CALIBRATED, UNCALIBRATED = resources.CALIBRATED, resources.UNCALIBRATED
 def bundled_model(engine: str = "fast", fit: str = CALIBRATED) -> SDModel:
     """The bundled model, loaded once per process, engine and parameter set.
 
-    ``engine``: ``"fast"`` (default) runs the numba kernel compiled from the ``.mdl``;
+    ``engine``: ``"fast"`` (default) runs the machine code compiled from the ``.mdl``;
     ``"pysd"`` runs PySD's translation. Both give the same numbers (tests hold them to 1e-9).
 
     ``fit``: ``"calibrated"`` (default) applies the committed calibration

@@ -57,7 +57,7 @@ def parallel_options(command):
     )(command)
     return click.option(
         "--workers", type=int, default=None,
-        help="Local processes for the ensembles; default: one per core for large ones; at "
+        help="Local threads for the ensembles; default: one per core for large ones; at "
         f"most {WORKERS_PER_CORE} per core.",
     )(command)
 

@@ -2,7 +2,7 @@
 
 Both engines do the same Euler arithmetic in the same order, but not with the same machine
 code: PySD calls numpy, which picks SIMD kernels by CPU at run time (AVX-512 machines take other
-paths than AVX2 ones, and X86_V2 others again), and the kernel is compiled by numba for the CPU
+paths than AVX2 ones, and X86_V2 others again), and the kernel is compiled by LLVM for the CPU
 it runs on. Elementary functions and lookups may then differ in the last bit or two, and 1 024
 steps of feedback carry those differences on: between PySD and the kernel the largest
 difference seen on any machine here was 8.7e-13 relative (AVX-512). Only the same command run

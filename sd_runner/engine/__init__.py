@@ -1,4 +1,4 @@
-"""The fast engine: the model compiled from PySD's abstract model into a numba kernel.
+"""The fast engine: the model compiled from PySD's abstract model into machine code (LLVM).
 
 Names are imported on first use, so the engine's modules import their siblings directly and
 never this package's names: no module here imports the package that imports it.

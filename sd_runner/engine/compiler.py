@@ -1,4 +1,4 @@
-"""Compile a Vensim model, through PySD's abstract model, into the source of a numba kernel.
+"""Compile a Vensim model, through PySD's abstract model, into the program of a kernel.
 
 The ``.mdl`` stays the single source of the equations: PySD's translator parses it into an
 ``AbstractModel`` and this module turns each equation of that structure, element by element of

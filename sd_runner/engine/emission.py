@@ -1,9 +1,11 @@
-"""Write the compiled equations out as the source of the numba kernel (the compiler's last step).
+"""Order the compiled equations into the run's program (the compiler's last step), and write
+it out as Python source.
 
 The order of evaluation comes from the equations' dependencies (a topological sort, with sorted
-predecessors: the generated source, and so its cache key, must not depend on the hash seed of
-the process that compiles it). Statements are grouped in small helper functions, which numba
-compiles much faster than one huge one.
+predecessors: the program, and so its cache key, must not depend on the hash seed of the
+process that compiles it). The :class:`~sd_runner.engine.structures.Program` is what the native
+kernel is built from; the source is the first edition's numba kernel, kept as the program's
+readable form, the kernel's cache key, and the reference the tests hold the native kernel to.
 """
 
 from __future__ import annotations

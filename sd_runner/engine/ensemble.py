@@ -1,6 +1,7 @@
-"""Run many parameter sets of a compiled model: in this process, across local processes, or on
-a Dask cluster. Rows are independent and the kernel is deterministic, so the numbers do not
-depend on how the ensemble is split.
+"""Run many parameter sets of a compiled model: in this thread, across local threads (the
+kernel releases the GIL, so each runs on a core of its own), or on a Dask cluster. Rows are
+independent and the kernel is deterministic, so the numbers do not depend on how the ensemble
+is split.
 
 Every member is checked as a single run is: each variable at the model's saved times (SAVEPER)
 and the times asked for, for a value that is not finite or outside its declared range. A member
@@ -10,11 +11,10 @@ first step it occurs."""
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import socket
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,14 +24,15 @@ from sd_runner.errors import ArgumentError, InputError, RunError
 from sd_runner.inputs import limits
 from sd_runner.model.breaches import Breach, first_breaches
 
-#: Ensembles smaller than this run in one process by default.
-PARALLEL_FROM = 4096
+#: Ensembles smaller than this run in one thread by default (they make one chunk of the default
+#: size; within it the kernel itself shares batches among the cores).
+PARALLEL_FROM = 2048
 
 #: Members simulated at once with the checked variables kept, which bounds the check's memory
 #: (64 members x 65 saved times x 105 variables with a range in the bundled model: 3.5 MB).
 CHECK_BATCH = 64
 
-#: Kernels loaded in this process, by key; forked workers inherit them already compiled.
+#: Kernels loaded in this process, by key (a Dask worker loads each once).
 _KERNELS: dict[str, object] = {}
 
 
@@ -130,9 +131,8 @@ def run_ensemble(
     chunk_size : int
         Members per chunk; chunks run in parallel.
     workers : int, optional
-        Local processes. By default one per core for ensembles of at least
-        ``PARALLEL_FROM`` members; smaller ones run in this process, where starting a pool
-        would cost more than the runs (a run takes about 0.2 ms).
+        Local threads, each running chunks on a core. By default one per core for ensembles
+        of at least ``PARALLEL_FROM`` members.
     scheduler : str, optional
         Address of a Dask scheduler (``tcp://host:port``); chunks then run on its workers.
     breaches : str
@@ -204,8 +204,8 @@ def _check_memory(model: FastModel, members: int, axis: TimeAxis, columns: int,
 def _run_chunks(model: FastModel, chunks: list[np.ndarray], axis: TimeAxis,
                 out_slots: np.ndarray, check: RangeCheck, workers: int | None,
                 scheduler: str | None) -> list[tuple[np.ndarray, list[Breach]]]:
-    """Each chunk's outputs and breaches, in order: on a Dask cluster, in local processes or
-    in this one."""
+    """Each chunk's outputs and breaches, in order: on a Dask cluster, in local threads or in
+    this one."""
     key = model.kernel.key
     _KERNELS[key] = model.kernel.module
     if scheduler:
@@ -216,9 +216,7 @@ def _run_chunks(model: FastModel, chunks: list[np.ndarray], axis: TimeAxis,
         workers = (os.cpu_count() or 1) if members >= PARALLEL_FROM else 1
     if workers == 1 or len(chunks) == 1:
         return [_run_chunk(key, chunk, axis, out_slots, check) for chunk in chunks]
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)),
-                             mp_context=context) as pool:
+    with ThreadPoolExecutor(max_workers=min(workers, len(chunks))) as pool:
         return list(pool.map(_run_chunk, [key] * len(chunks), chunks, [axis] * len(chunks),
                              [out_slots] * len(chunks), [check] * len(chunks)))
 

@@ -10,6 +10,7 @@ import math
 import os
 import shutil
 import time as clock
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -131,12 +132,44 @@ class Kernel:
         return names
 
     def run(self, consts: np.ndarray, axis: TimeAxis, out_slots: np.ndarray) -> np.ndarray:
-        """Simulate each row of ``consts``; returns ``[member, saved time, output slot]``."""
+        """Simulate each row of ``consts``; returns ``[member, saved time, output slot]``.
+
+        From ``THREADS_FROM`` members the rows are shared among threads, one per core (the
+        kernel releases the GIL), in blocks of whole vectors: each member's numbers are the
+        same whichever thread runs it.
+        """
         consts = np.ascontiguousarray(consts, dtype=float)
         out = np.empty((consts.shape[0], int(axis.save_steps.sum()), len(out_slots)))
-        self.module.run_batch(consts, axis.initial, axis.step, axis.final, axis.saveper,
-                              axis.n_steps, axis.save_steps, out_slots.astype(np.int64), out)
+        slots = out_slots.astype(np.int64)
+
+        def part(start: int, stop: int) -> None:
+            self.module.run_batch(consts[start:stop], axis.initial, axis.step, axis.final,
+                                  axis.saveper, axis.n_steps, axis.save_steps, slots,
+                                  out[start:stop])
+
+        members, threads = consts.shape[0], _cores()
+        if members < THREADS_FROM or threads == 1:
+            part(0, members)
+            return out
+        share = -(-members // (threads * lanes.WIDTH)) * lanes.WIDTH
+        bounds = [(start, min(start + share, members)) for start in range(0, members, share)]
+        list(_thread_pool().map(lambda bound: part(*bound), bounds))
         return out
+
+
+#: Batches of at least this many members run on every core (a batch of 32 members, one MCMC
+#: step, took 9.7 ms on one core and 6.3 ms on two).
+THREADS_FROM = 16
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1)
+
+
+@functools.cache
+def _thread_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="sd-runner-kernel")
 
 
 #: The kernel's machine code in a cache entry.

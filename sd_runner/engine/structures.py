@@ -38,7 +38,8 @@ class CompiledModel:
     Attributes
     ----------
     source : str
-        Python source of the module holding the numba kernel ``run_batch``.
+        The program as Python source (the first edition's numba kernel): its readable form
+        and the kernel's cache key.
     slots : list of tuple
         ``(vensim_name, element_tuple)`` for each slot of the value vector ``v``.
     constants : dict

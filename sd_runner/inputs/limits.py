@@ -27,10 +27,10 @@ FLOAT_BYTES = 8
 #: interpreter, the model and the libraries need memory too.
 MEMORY_SHARE = 0.5
 
-#: Seconds one model run takes on one core, as an order of magnitude. Measured with
-#: ``benchmarks/bench_uncertainty.py`` on a two-core machine: 9 009 runs of an uncertainty
-#: comparison in 5.1 s, 204 800 runs of a Sobol analysis in 89.6 s, both about 0.5 ms a run
-#: with the analysis included.
+#: Seconds one model run takes on one core, as an order of magnitude (kept on the safe side).
+#: Measured with ``benchmarks/bench_uncertainty.py`` on a two-core machine, the engine's second
+#: edition: 9 009 runs of an uncertainty comparison in 4.6 s (0.5 ms a run with the analysis
+#: included), 303 104 runs of a Sobol analysis in 46.5 s (0.3 ms a run on each core).
 SECONDS_PER_RUN = 5e-4
 
 #: Longest a command may be expected to take: a request beyond it is taken for a mistake.

@@ -179,3 +179,18 @@ def test_kernels_loaded_and_freed_one_after_another_keep_working():
         assert out[0, 0, 0] == 2.0 * number
         del kernel
         gc.collect()
+
+
+def test_a_batch_shared_among_threads_gives_what_one_call_gives(model):
+    """Kernel.run splits a batch among the cores in whole vectors; every member's numbers are
+    those of one call of the kernel over the whole batch."""
+    from sd_runner.engine.fast import THREADS_FROM
+
+    members = 3 * THREADS_FROM + 1
+    rng = np.random.default_rng(members)
+    defaults = model.constants_vector()
+    consts = defaults * rng.uniform(0.9, 1.1, size=(members, len(defaults)))
+    axis = model.time_axis()
+    slots = np.arange(len(model.kernel.compiled.slots), dtype=np.int64)
+    np.testing.assert_array_equal(model.kernel.run(consts, axis, slots),
+                                  run(model.kernel.module, consts, axis, slots))
