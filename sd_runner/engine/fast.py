@@ -158,7 +158,7 @@ class Kernel:
 
 
 #: Batches of at least this many members run on every core (a batch of 32 members, one MCMC
-#: step, took 9.7 ms on one core and 6.3 ms on two).
+#: step, took 5.9 ms on one core and 4.3 ms on two: benchmarks/bench_engines.py).
 THREADS_FROM = 16
 
 
@@ -170,6 +170,10 @@ def _cores() -> int:
 @functools.cache
 def _thread_pool() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="sd-runner-kernel")
+
+
+# A forked child has none of the pool's threads: it makes a pool of its own.
+os.register_at_fork(after_in_child=_thread_pool.cache_clear)
 
 
 #: The kernel's machine code in a cache entry.

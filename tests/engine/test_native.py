@@ -194,3 +194,28 @@ def test_a_batch_shared_among_threads_gives_what_one_call_gives(model):
     slots = np.arange(len(model.kernel.compiled.slots), dtype=np.int64)
     np.testing.assert_array_equal(model.kernel.run(consts, axis, slots),
                                   run(model.kernel.module, consts, axis, slots))
+
+
+def test_a_forked_process_runs_batches_on_threads_of_its_own(model):
+    """The threads of the parent's pool do not exist in a forked child; the child's batches
+    must still run (without a pool of its own they would wait for those threads for ever)."""
+    import multiprocessing
+
+    from sd_runner.engine.fast import THREADS_FROM
+
+    axis = model.time_axis()
+    slots = np.array([0], dtype=np.int64)
+    consts = np.repeat(model.constants_vector()[None, :], THREADS_FROM, axis=0)
+    expected = model.kernel.run(consts, axis, slots)  # the parent's pool now has threads
+    _FORKED.update(kernel=model.kernel, consts=consts, axis=axis, slots=slots)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        np.testing.assert_array_equal(pool.apply_async(_run_in_child).get(timeout=120),
+                                      expected)
+
+
+#: What the forked child runs, inherited with the parent's memory (nothing is pickled).
+_FORKED: dict = {}
+
+
+def _run_in_child():
+    return _FORKED["kernel"].run(_FORKED["consts"], _FORKED["axis"], _FORKED["slots"])
