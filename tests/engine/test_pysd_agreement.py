@@ -45,6 +45,7 @@ class _StoredPySD:
         assert params.keys() == expected.keys()
         assert all(np.array_equal(params[k], expected[k]) for k in params)
         assert saveper == fast.control("TIME STEP") and final_time == LOOP_SCORES_UNTIL
+        assert set(return_columns) == {c.split("[")[0] for c in self.frame.columns}
         return self.frame
 
 
