@@ -42,6 +42,15 @@ def _pure(function: ir.Function) -> ir.Function:
     return function
 
 
+def broadcast(builder: ir.IRBuilder, value: ir.Value) -> ir.Value:
+    """A scalar, or lane 0 of a vector, in every lane."""
+    if value.type == DOUBLE:
+        value = builder.insert_element(ir.Constant(VECTOR, ir.Undefined), value,
+                                       ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(value, ir.Constant(VECTOR, ir.Undefined),
+                                  ir.Constant(ir.VectorType(ir.IntType(32), WIDTH), [0] * WIDTH))
+
+
 def splat(value: float) -> ir.Constant:
     return ir.Constant(VECTOR, [float(value)] * WIDTH)
 
@@ -239,32 +248,26 @@ class Lanes:
         return self.b.call(function, list(args))
 
     def math(self, function: str, args: list[ir.Value]) -> ir.Value:
-        """The C library's ``function`` of each lane, called lane by lane: the first edition's
-        numbers to the last bit. (glibc's vector functions, libmvec, would be about twice as
-        fast on the bundled model but differ by an ulp or so, which its feedback carries to
-        3e-11 in flows near zero.)"""
-        return self.each_lane(function, args)
-
-    def each_lane(self, function: str, args: list[ir.Value]) -> ir.Value:
-        """A scalar C library function applied lane by lane; called once when every lane has
-        the same arguments (a function of time and of constants the members share)."""
+        """The C library's scalar ``function`` of each lane, as numba called it: the first
+        edition's numbers to the last bit. (glibc's vector functions, libmvec, would be about
+        twice as fast on the bundled model but differ by an ulp or so, which its feedback
+        carries to 3e-11 in flows near zero.) Called once when every lane has the same
+        arguments (a function of time and of constants the members share)."""
         b = self.b
         scalar = self.module.globals.get(function)
         if scalar is None:
             scalar = _pure(ir.Function(
                 self.module, ir.FunctionType(DOUBLE, [DOUBLE] * len(args)), function))
-        first = [self.broadcast(a) for a in args]
         alike = None
-        for arg, lane0 in zip(args, first, strict=True):
-            equal = b.fcmp_ordered("==", arg, lane0)
+        for arg in args:
+            equal = b.fcmp_ordered("==", arg, broadcast(b, arg))
             alike = equal if alike is None else b.and_(alike, equal)
         every = b.icmp_unsigned("==", b.bitcast(alike, ir.IntType(WIDTH)),
                                 ir.Constant(ir.IntType(WIDTH), (1 << WIDTH) - 1))
         zero = ir.Constant(ir.IntType(32), 0)
         with b.if_else(every) as (shared, separate):
             with shared:
-                once = self.broadcast(b.call(scalar, [b.extract_element(a, zero)
-                                                      for a in args]))
+                once = broadcast(b, b.call(scalar, [b.extract_element(a, zero) for a in args]))
                 shared_block = b.block
             with separate:
                 result = ir.Constant(VECTOR, ir.Undefined)
@@ -277,15 +280,6 @@ class Lanes:
         merged.add_incoming(once, shared_block)
         merged.add_incoming(result, separate_block)
         return merged
-
-    def broadcast(self, value: ir.Value) -> ir.Value:
-        """Lane 0 of a vector, or a scalar, in every lane."""
-        if value.type == DOUBLE:
-            value = self.b.insert_element(ir.Constant(VECTOR, ir.Undefined), value,
-                                          ir.Constant(ir.IntType(32), 0))
-        return self.b.shuffle_vector(value, ir.Constant(VECTOR, ir.Undefined),
-                                     ir.Constant(ir.VectorType(ir.IntType(32), WIDTH),
-                                                 [0] * WIDTH))
 
     def table_lookup(self, node: ast.Call) -> ir.Value:
         """runtime.lookup for every lane at once: the segment of each lane is the number of

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from sd_runner.engine.lanes import DOUBLE, I64, VECTOR, WIDTH, Lanes, splat
+from sd_runner.engine.lanes import DOUBLE, I64, VECTOR, WIDTH, Lanes, broadcast, splat
 from sd_runner.engine.structures import Program
 
 I8 = ir.IntType(8)
@@ -111,11 +111,7 @@ class _Kernel:
         """The vector of ``array[index]``, or of the scalar ``array`` (``t``, ``dt``, ...)."""
         b = self.b
         if index is None:
-            scalar = b.load(self.time) if array == "t" else self.scalars[array]
-            return b.shuffle_vector(b.insert_element(ir.Constant(VECTOR, ir.Undefined),
-                                                     scalar, ir.Constant(I32, 0)),
-                                    ir.Constant(VECTOR, ir.Undefined),
-                                    ir.Constant(ir.VectorType(I32, WIDTH), [0] * WIDTH))
+            return broadcast(b, b.load(self.time) if array == "t" else self.scalars[array])
         if array == "c":
             return b.load(b.gep(self.arrays["c"], [ir.Constant(I64, index)]))
         return b.load(self.slot(self.arrays[array], index))
