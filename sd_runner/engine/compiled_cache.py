@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import shutil
 from pathlib import Path
 
 import pysd
@@ -39,21 +38,8 @@ def compiled_folder(key: str) -> Path:
 def compile_cached(mdl: Path) -> CompiledModel:
     """:func:`~sd_runner.engine.compiler.compile_mdl` of ``mdl``, from the cache when it holds
     a sound entry for this content (a model the engine refuses is refused again each time)."""
-    folder = compiled_folder(compiled_key(mdl))
-    if folder.is_dir():
-        problem = cache.damage(folder, (COMPILED_FILE,))
-        if problem is None:
-            return pickle.loads((folder / COMPILED_FILE).read_bytes())
-        cache.notice(f"the cached compiled model {folder} {problem}; compiling it again")
-        cache.discard(folder)
-    compiled = compile_mdl(mdl)
-    staging = cache.staging_folder(folder.parent, "compiling-")
-    try:
-        (staging / COMPILED_FILE).write_bytes(pickle.dumps(compiled,
-                                                           protocol=pickle.HIGHEST_PROTOCOL))
-        cache.write_checksums(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    cache.publish(staging, folder, (COMPILED_FILE,))
-    return compiled
+    path = cache.entry_file(
+        compiled_folder(compiled_key(mdl)), COMPILED_FILE,
+        lambda: pickle.dumps(compile_mdl(mdl), protocol=pickle.HIGHEST_PROTOCOL),
+        "compiled model", "compiling it again", "compiling-")
+    return pickle.loads(path.read_bytes())

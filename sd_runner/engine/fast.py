@@ -8,7 +8,6 @@ import functools
 import hashlib
 import math
 import os
-import shutil
 import time as clock
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -185,33 +184,14 @@ def load_kernel(compiled: CompiledModel, key: str | None = None) -> machine_code
     """The kernel of ``compiled``, loaded into this process: from the cache when its entry is
     sound, else compiled (in a staging folder) and cached."""
     key = key or kernel_key(compiled)
-    if key in _LOADED:
-        return _LOADED[key]
-    folder = kernel_folder(key)
-    problem = cache.damage(folder, (OBJECT_FILE,)) if folder.is_dir() else None
-    if problem is not None:
-        cache.notice(f"the cached kernel {folder} {problem}; compiling the model again")
-        cache.discard(folder)
-    elif not folder.is_dir():
-        cache.announce_first_build("compiling the model once (a few seconds; cached afterwards)")
-    if problem is not None or not folder.is_dir():
-        folder = _build_kernel(compiled, folder)
-    kernel = machine_code.CompiledKernel((folder / OBJECT_FILE).read_bytes())
-    _LOADED[key] = kernel
-    return kernel
-
-
-def _build_kernel(compiled: CompiledModel, folder: Path) -> Path:
-    """Compile the kernel's machine code in a staging folder, then publish it as ``folder``."""
-    staging = cache.staging_folder(folder.parent, "kernel-")
-    try:
-        code = machine_code.object_code(native.kernel_ir(compiled.program))
-        (staging / OBJECT_FILE).write_bytes(code)
-        cache.write_checksums(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return cache.publish(staging, folder, (OBJECT_FILE,))
+    if key not in _LOADED:
+        path = cache.entry_file(
+            kernel_folder(key), OBJECT_FILE,
+            lambda: machine_code.object_code(native.kernel_ir(compiled.program)),
+            "kernel", "compiling the model again", "kernel-",
+            first_build="compiling the model once (a few seconds; cached afterwards)")
+        _LOADED[key] = machine_code.CompiledKernel(path.read_bytes())
+    return _LOADED[key]
 
 
 #: What the first run on a machine says.

@@ -1,12 +1,13 @@
 """The on-disk cache of translated and compiled models, which heals itself.
 
-Each entry is a folder named by a content hash (of the ``.mdl`` for PySD's translation, of the
-generated source for the compiled kernel). It is built in a private staging folder, which gets
-a ``SHA256SUMS`` file (the format of ``sha256sum``) listing every file it holds, and is then
-renamed into place: a folder is complete or absent, and two processes building the same entry
-at once cannot mix their files. Before an entry is used, its files are checked against
-``SHA256SUMS``; an entry that fails (a file truncated, emptied, overwritten or missing) is moved
-aside and built again, and the process says so in one line on standard error.
+Each entry is a folder named by a content hash (of the ``.mdl`` for PySD's translation and for
+the compiled model, of the program and the CPU for the kernel's machine code). It is built in a
+private staging folder, which gets a ``SHA256SUMS`` file (the format of ``sha256sum``) listing
+every file it holds, and is then renamed into place: a folder is complete or absent, and two
+processes building the same entry at once cannot mix their files. Before an entry is used, its
+files are checked against ``SHA256SUMS``; an entry that fails (a file truncated, emptied,
+overwritten or missing) is moved aside and built again, and the process says so in one line on
+standard error.
 
 The cache lives in ``$SD_RUNNER_CACHE``, else ``$XDG_CACHE_HOME/sd-runner``, else
 ``~/.cache/sd-runner``. When that is not a writable folder (a file, say), the process says so
@@ -189,3 +190,27 @@ def publish(staging: Path, folder: Path, required: tuple[str, ...]) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         return folder
     return staging
+
+
+def entry_file(folder: Path, name: str, make, what: str, again: str,
+               staging_prefix: str, first_build: str | None = None) -> Path:
+    """The file ``name`` of the entry ``folder``, an entry of one file: as cached when the
+    entry is sound; else ``make()`` (its bytes) is written in a staging folder and published,
+    after saying why when a damaged entry is replaced (``the cached {what} {folder} ...;
+    {again}``) or ``first_build`` when there was none."""
+    if folder.is_dir():
+        problem = damage(folder, (name,))
+        if problem is None:
+            return folder / name
+        notice(f"the cached {what} {folder} {problem}; {again}")
+        discard(folder)
+    elif first_build:
+        announce_first_build(first_build)
+    staging = staging_folder(folder.parent, staging_prefix)
+    try:
+        (staging / name).write_bytes(make())
+        write_checksums(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return publish(staging, folder, (name,)) / name
