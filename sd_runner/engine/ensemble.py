@@ -25,7 +25,7 @@ from sd_runner.inputs import limits
 from sd_runner.model.breaches import Breach, first_breaches
 
 #: Ensembles smaller than this run in one thread by default (they make one chunk of the default
-#: size; within it the kernel itself shares batches among the cores).
+#: size).
 PARALLEL_FROM = 2048
 
 #: Members simulated at once with the checked variables kept, which bounds the check's memory
