@@ -22,14 +22,15 @@ import numpy as np
 from sd_runner.engine.fast import FastModel, TimeAxis, every_step, load_kernel
 from sd_runner.errors import ArgumentError, InputError, RunError
 from sd_runner.inputs import limits
-from sd_runner.model.breaches import Breach, first_breaches
+from sd_runner.model.breaches import Breach, bounds, first_breaches
 
 #: Ensembles smaller than this run in one thread by default (they make one chunk of the default
 #: size).
 PARALLEL_FROM = 2048
 
-#: Members simulated at once with the checked variables kept, which bounds the check's memory
-#: (64 members x 65 saved times x 105 variables with a range in the bundled model: 3.5 MB).
+#: Members that went wrong run again at most this many at once with the checked variables
+#: kept, which bounds the memory naming their breaches takes (64 members x 65 saved times x
+#: 229 checked variables in the bundled model: 7.6 MB).
 CHECK_BATCH = 64
 
 #: Kernels loaded in this process, by key (a Dask worker loads each once).
@@ -152,8 +153,11 @@ def run_ensemble(
     consts = space.constants(values, model.constants_vector(base_params))
     chunks = [consts[i:i + chunk_size] for i in range(0, len(consts), chunk_size)]
     parts = _run_chunks(model, chunks, axis, out_slots, check, workers, scheduler)
-    result = (np.concatenate([values for values, _ in parts], axis=0) if parts
-              else np.empty((0, len(axis.times), len(columns))))
+    if len(parts) == 1:
+        result = parts[0][0]  # one chunk: its array as it is, without a copy
+    else:
+        result = (np.concatenate([values for values, _ in parts], axis=0) if parts
+                  else np.empty((0, len(axis.times), len(columns))))
     found = _numbered_breaches(parts, chunk_size)
     if found and breaches == "raise":
         raise _breach_error(found, len(consts))
@@ -225,16 +229,17 @@ def _run_chunks(model: FastModel, chunks: list[np.ndarray], axis: TimeAxis,
 class RangeCheck:
     """What an ensemble checks: every variable with a declared range (every stock) and every
     output, at the union of the times asked for and the model's SAVEPER grid. ``axis`` saves
-    there and ``asked`` picks the rows asked for; ``slots`` are the variables kept and
-    ``outputs`` the positions of the outputs among them."""
+    there and ``asked`` picks the rows asked for; ``slots`` are the variables checked, within
+    ``[low, high]`` (their declared limits ``lower``, ``upper`` with rounding slack)."""
 
     axis: TimeAxis
     asked: np.ndarray
     slots: np.ndarray
-    outputs: np.ndarray
     columns: list[str]
     lower: np.ndarray
     upper: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
 
     @classmethod
     def build(cls, model: FastModel, asked: TimeAxis, out_slots: np.ndarray) -> RangeCheck:
@@ -243,31 +248,41 @@ class RangeCheck:
         full = TimeAxis.build(asked.initial, asked.final, asked.step, asked.step)
         axis = TimeAxis(asked.initial, asked.final, asked.step, asked.saveper, asked.n_steps,
                         save, full.times[save])
-        every = [f"{name}[{','.join(coord)}]" if coord else name
-                 for name, coord in model.kernel.compiled.slots]
+        every = model.slot_columns
         lower, upper = model.declared_limits(every)
         limited = np.isfinite(lower) | np.isfinite(upper)
         slots = np.union1d(np.flatnonzero(limited), out_slots).astype(np.int64)
         return cls(axis, np.flatnonzero(asked.save_steps[save]), slots,
-                   np.searchsorted(slots, out_slots), [every[i] for i in slots], lower[slots],
-                   upper[slots])
+                   [every[i] for i in slots], lower[slots],
+                   upper[slots], *bounds(lower[slots], upper[slots]))
 
 
 def _run_chunk(key: str, consts: np.ndarray, axis: TimeAxis, out_slots: np.ndarray,
                check: RangeCheck) -> tuple[np.ndarray, list[Breach]]:
-    """The chunk's outputs ``[member, time, column]`` and its members' first breaches."""
+    """The chunk's outputs ``[member, time, column]`` and its members' first breaches.
+
+    The kernel checks every member's checked variables at each saved time as it runs and
+    marks the members that went wrong; only those are run again, keeping the checked
+    variables, to name their breach."""
     module = _KERNELS[key]
-    out = np.empty((consts.shape[0], len(axis.times), len(out_slots)))
+    consts = np.ascontiguousarray(consts)
+    marked = np.full(consts.shape[0], -1, dtype=np.int64)
+    kept = np.empty((consts.shape[0], len(check.axis.times), len(out_slots)))
+    module.run_batch(consts, check.axis.initial, check.axis.step, check.axis.final,
+                     check.axis.saveper, check.axis.n_steps, check.axis.save_steps,
+                     np.asarray(out_slots, dtype=np.int64), kept,
+                     (check.slots, check.low, check.high, marked))
+    out = kept if len(check.asked) == len(check.axis.times) else kept[:, check.asked]
     found = []
-    for start in range(0, consts.shape[0], CHECK_BATCH):
-        batch = np.ascontiguousarray(consts[start:start + CHECK_BATCH])
-        kept = _simulate(module, batch, check.axis, check.slots)
-        out[start:start + len(batch)] = kept[:, :, check.outputs][:, check.asked]
-        for breach in first_breaches(kept, check.axis.times, check.columns, check.lower,
+    wrong = np.flatnonzero(marked >= 0)
+    for start in range(0, len(wrong), CHECK_BATCH):
+        members = wrong[start:start + CHECK_BATCH]
+        values = _simulate(module, consts[members], check.axis, check.slots)
+        for breach in first_breaches(values, check.axis.times, check.columns, check.lower,
                                      check.upper):
             if breach is not None:
-                found.append(_first_step(module, batch[breach.member], breach, check,
-                                         start + breach.member))
+                member = int(members[breach.member])
+                found.append(_first_step(module, consts[member], breach, check, member))
     return out, found
 
 

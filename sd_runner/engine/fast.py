@@ -19,7 +19,7 @@ import pandas as pd
 import xarray as xr
 
 from sd_runner import resources
-from sd_runner.engine import lanes, machine_code, native
+from sd_runner.engine import lanes, machine_code, native, vector_exp
 from sd_runner.engine.compiled_cache import compile_cached
 from sd_runner.engine.structures import CompiledModel, UnsupportedModelError
 from sd_runner.errors import InputError
@@ -32,7 +32,7 @@ ENGINE_VERSION = "2"  # bump when the generated code changes meaning
 # The machine code depends on the modules that write its IR, so their source is part of the
 # cache key: editing them recompiles every kernel.
 _NATIVE_SOURCES = "".join(Path(module.__file__).read_text(encoding="utf-8")
-                          for module in (lanes, native, machine_code))
+                          for module in (lanes, vector_exp, native, machine_code))
 
 
 @dataclass(frozen=True)
@@ -351,13 +351,20 @@ class FastModel(SDModel):
             self.check_run(frame, lambda end: self._frame(consts, columns, every_step(axis, end)))
         return frame
 
+    @functools.cached_property
+    def slot_columns(self) -> tuple[str, ...]:
+        """The column of each slot of the kernel's value vector (``"Margin[Apparel]"``)."""
+        return tuple(f"{name}[{','.join(coord)}]" if coord else name
+                     for name, coord in self.kernel.compiled.slots)
+
     def with_kernel(self, kernel: Kernel) -> FastModel:
         """This model (names, units, parameters set so far and later, checks) run by
         ``kernel``, compiled from a rewritten copy of its equations that keeps every name of
         the original (:mod:`sd_runner.engine.cuts`)."""
         variant = copy.copy(self)  # shares the PySD metadata and the calibrated base
         variant.kernel = kernel
-        variant.__dict__.pop("_by_column", None)  # slots of the other kernel
+        for slots_of_the_other_kernel in ("_by_column", "slot_columns"):
+            variant.__dict__.pop(slots_of_the_other_kernel, None)
         return variant
 
     def _frame(self, consts: np.ndarray, columns: list[str], axis: TimeAxis) -> pd.DataFrame:

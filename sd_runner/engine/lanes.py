@@ -15,6 +15,7 @@ import math
 
 from llvmlite import ir
 
+from sd_runner.engine import vector_exp
 from sd_runner.engine.structures import UnsupportedModelError
 
 WIDTH = 4  # members per vector: AVX2's doubles; AVX-512 machines split nothing, still fast
@@ -74,6 +75,7 @@ class Lanes:
         self.read = read
         self.tables = tables
         self.module = builder.module
+        self.known: dict[str, ir.Value] = {}
 
     # ------------------------------------------------------------------ entry
     def value(self, text: str) -> ir.Value:
@@ -85,7 +87,20 @@ class Lanes:
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise self.unsupported(node)
-        return method(node)
+        if not (isinstance(node, ast.Call)
+                or isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow)):
+            return method(node)
+        # A call made again with the same arguments (the model's equations repeat some, as
+        # x ** y in four elements) is the first call's value: LLVM cannot merge calls that
+        # sit in branches of their own.
+        key = ast.dump(node)
+        if key not in self.known:
+            self.known[key] = method(node)
+        return self.known[key]
+
+    def forget(self) -> None:
+        """Forget the calls made so far: what they read may change from here on."""
+        self.known = {}
 
     def unsupported(self, node: ast.AST) -> UnsupportedModelError:
         return UnsupportedModelError(f"the native kernel cannot compile {ast.unparse(node)!r}")
@@ -249,15 +264,20 @@ class Lanes:
 
     def math(self, function: str, args: list[ir.Value]) -> ir.Value:
         """The C library's scalar ``function`` of each lane, as numba called it: the first
-        edition's numbers to the last bit. (glibc's vector functions, libmvec, would be about
-        twice as fast on the bundled model but differ by an ulp or so, which its feedback
-        carries to 3e-11 in flows near zero.) Called once when every lane has the same
-        arguments (a function of time and of constants the members share)."""
-        b = self.b
+        edition's numbers to the last bit. ``exp`` is computed for the whole vector by the C
+        library's own algorithm (:mod:`.vector_exp`) where this process's C library is one it
+        reproduces. (glibc's vector functions, libmvec, would differ by an ulp or so, which
+        the model's feedback carries to 3e-11 in flows near zero.) Other functions are called
+        once when every lane has the same arguments (a function of time and of constants the
+        members share)."""
         scalar = self.module.globals.get(function)
         if scalar is None:
             scalar = _pure(ir.Function(
                 self.module, ir.FunctionType(DOUBLE, [DOUBLE] * len(args)), function))
+        if function == "exp" and vector_exp.variant() is not None:
+            result, computed = vector_exp.exp(self.b, args[0], vector_exp.variant())
+            return self.either(computed, lambda: result, lambda: self.each_lane(scalar, args))
+        b = self.b
         alike = None
         for arg in args:
             equal = b.fcmp_ordered("==", arg, broadcast(b, arg))
@@ -265,56 +285,94 @@ class Lanes:
         every = b.icmp_unsigned("==", b.bitcast(alike, ir.IntType(WIDTH)),
                                 ir.Constant(ir.IntType(WIDTH), (1 << WIDTH) - 1))
         zero = ir.Constant(ir.IntType(32), 0)
-        with b.if_else(every) as (shared, separate):
-            with shared:
-                once = broadcast(b, b.call(scalar, [b.extract_element(a, zero) for a in args]))
-                shared_block = b.block
-            with separate:
-                result = ir.Constant(VECTOR, ir.Undefined)
-                for lane in range(WIDTH):
-                    index = ir.Constant(ir.IntType(32), lane)
-                    value = b.call(scalar, [b.extract_element(a, index) for a in args])
-                    result = b.insert_element(result, value, index)
-                separate_block = b.block
+        return self.either(
+            every,
+            lambda: broadcast(b, b.call(scalar, [b.extract_element(a, zero) for a in args])),
+            lambda: self.each_lane(scalar, args))
+
+    def either(self, condition: ir.Value, yes, no) -> ir.Value:
+        """``yes()`` if the boolean ``condition`` holds else ``no()``, each written in a
+        branch of its own so that only one is computed."""
+        b = self.b
+        with b.if_else(condition) as (then, otherwise):
+            with then:
+                first = yes()
+                first_block = b.block
+            with otherwise:
+                second = no()
+                second_block = b.block
         merged = b.phi(VECTOR)
-        merged.add_incoming(once, shared_block)
-        merged.add_incoming(result, separate_block)
+        merged.add_incoming(first, first_block)
+        merged.add_incoming(second, second_block)
         return merged
+
+    def each_lane(self, scalar: ir.Function, args: list[ir.Value]) -> ir.Value:
+        """``scalar`` called on each lane's arguments."""
+        result = ir.Constant(VECTOR, ir.Undefined)
+        for lane in range(WIDTH):
+            index = ir.Constant(ir.IntType(32), lane)
+            value = self.b.call(scalar, [self.b.extract_element(a, index) for a in args])
+            result = self.b.insert_element(result, value, index)
+        return result
 
     def table_lookup(self, node: ast.Call) -> ir.Value:
         """runtime.lookup for every lane at once: the segment of each lane is the number of
         inner abscissae at or below it (numpy.searchsorted(xs, x, "right") - 1), and the
-        arithmetic is numpy.interp's, as in the first edition."""
+        arithmetic is numpy.interp's, as in the first edition. A lookup of the same argument
+        in every lane (of time, say) is computed once, with the same operations."""
         argument, xs, _ys, mode = node.args
         if not (isinstance(xs, ast.Name) and xs.id.startswith("T") and xs.id.endswith("x")
                 and isinstance(mode, ast.Constant)):
             raise self.unsupported(node)
-        abscissae, ordinates, xs_table, ys_table = self.tables[int(xs.id[1:-1])]
-        x, b, n, mode = self.number(self.expression(argument)), self.b, len(abscissae), mode.value
-        if n == 1:
-            return splat(ordinates[0])
-        count = ir.Constant(ir.VectorType(I64, WIDTH), [0] * WIDTH)
+        table = self.tables[int(xs.id[1:-1])]
+        x, b = self.number(self.expression(argument)), self.b
+        if len(table[0]) == 1:
+            return splat(table[1][0])
+        alike = b.icmp_unsigned("==", b.bitcast(b.fcmp_ordered("==", x, broadcast(b, x)),
+                                                ir.IntType(WIDTH)),
+                                ir.Constant(ir.IntType(WIDTH), (1 << WIDTH) - 1))
+        lane_zero = ir.Constant(ir.IntType(32), 0)
+        return self.either(
+            alike,
+            lambda: broadcast(b, self.interpolate(b.extract_element(x, lane_zero), table,
+                                                  mode.value, vector=False)),
+            lambda: self.interpolate(x, table, mode.value, vector=True))
+
+    def interpolate(self, x: ir.Value, table: tuple, mode: int, vector: bool) -> ir.Value:
+        """The lookup of ``x``, a vector or (``vector`` false) one double."""
+        abscissae, ordinates, xs_table, ys_table = table
+        b = self.b
+        ints = ir.VectorType(I64, WIDTH) if vector else I64
+
+        def constant(value: float) -> ir.Constant:
+            return splat(value) if vector else ir.Constant(DOUBLE, float(value))
+
+        def fetch(table: ir.GlobalVariable, shift: int) -> ir.Value:
+            if vector:
+                return self.gather(table, count, shift)
+            return b.load(b.gep(table, [ir.Constant(I64, 0),
+                                        b.add(count, ir.Constant(I64, shift))]))
+
+        count = ir.Constant(ints, [0] * WIDTH) if vector else ir.Constant(I64, 0)
         for inner in abscissae[1:-1]:
-            count = b.add(count, b.zext(b.fcmp_ordered("<=", splat(inner), x),
-                                        ir.VectorType(I64, WIDTH)))
-        x0, y0, x1, y1 = (self.gather(table, count, shift)
-                          for table, shift in ((xs_table, 0), (ys_table, 0),
-                                               (xs_table, 1), (ys_table, 1)))
+            count = b.add(count, b.zext(b.fcmp_ordered("<=", constant(inner), x), ints))
+        x0, y0, x1, y1 = (fetch(table, shift) for table, shift in (
+            (xs_table, 0), (ys_table, 0), (xs_table, 1), (ys_table, 1)))
         slope = b.fdiv(b.fsub(y1, y0), b.fsub(x1, x0))
         inside = b.fadd(b.fmul(slope, b.fsub(x, x0)), y0)
         if mode == 2:
             inside = y0
         else:
             inside = b.select(b.fcmp_ordered("==", x0, x), y0, inside)
-        first, last = splat(abscissae[0]), splat(abscissae[-1])
-        low, high = splat(ordinates[0]), splat(ordinates[-1])
+        first, last = constant(abscissae[0]), constant(abscissae[-1])
+        low, high = constant(ordinates[0]), constant(ordinates[-1])
         if mode == 1:
             below = (ordinates[1] - ordinates[0]) / (abscissae[1] - abscissae[0])
             above = (ordinates[-1] - ordinates[-2]) / (abscissae[-1] - abscissae[-2])
             low = b.select(b.fcmp_ordered("<", x, first),
-                           b.fadd(low, b.fmul(splat(below), b.fsub(x, first))), low)
+                           b.fadd(low, b.fmul(constant(below), b.fsub(x, first))), low)
             high = b.select(b.fcmp_ordered(">", x, last),
-                            b.fadd(high, b.fmul(splat(above), b.fsub(x, last))), high)
+                            b.fadd(high, b.fmul(constant(above), b.fsub(x, last))), high)
         result = b.select(b.fcmp_ordered(">=", x, last), high, inside)
         return b.select(b.fcmp_ordered("<=", x, first), low, result)
 

@@ -6,9 +6,12 @@ statement a few instructions, so the IR is written directly (:mod:`.lanes` trans
 expressions) and LLVM compiles it in about a second; no numba is involved.
 
 ``run_batch(consts, members, n_consts, t0, dt, tf, saveper, n_steps, save_steps, out_slots,
-n_out, n_saved, out)`` runs each block of ``WIDTH`` members (the last block repeats its last
-member in the spare lanes, which are not saved) through the same Euler steps as the first
-edition: the values, saving, the derivatives, then every state moved on.
+n_out, n_saved, out, check_slots, n_check, low, high, first_outside)`` runs each block of
+``WIDTH`` members (the last block repeats its last member in the spare lanes, which are not
+saved) through the same Euler steps as the first edition: the values, saving, the
+derivatives, then every state moved on. At each saved step it also checks the ``n_check``
+values ``check_slots`` against their bounds ``low``, ``high`` and marks in ``first_outside``
+(``-1`` on entry) the saved row where each member first left them.
 """
 
 from __future__ import annotations
@@ -16,11 +19,11 @@ from __future__ import annotations
 from llvmlite import ir
 
 from sd_runner.engine.lanes import DOUBLE, I64, VECTOR, WIDTH, Lanes, broadcast, splat
+from sd_runner.engine.machine_code import ENTRY
 from sd_runner.engine.structures import Program
 
 I8 = ir.IntType(8)
 I32 = ir.IntType(32)
-ENTRY = "run_batch"
 
 
 def kernel_ir(program: Program) -> str:
@@ -49,11 +52,13 @@ class _Kernel:
         pointer = DOUBLE.as_pointer()
         signature = ir.FunctionType(ir.VoidType(), [
             pointer, I64, I64, DOUBLE, DOUBLE, DOUBLE, DOUBLE, I64, I8.as_pointer(),
-            I64.as_pointer(), I64, I64, pointer])
+            I64.as_pointer(), I64, I64, pointer,
+            I64.as_pointer(), I64, pointer, pointer, I64.as_pointer()])
         self.function = ir.Function(module, signature, ENTRY)
         (self.consts, self.members, self.n_consts, self.t0, self.dt, self.tf, self.saveper,
          self.n_steps, self.save_steps, self.out_slots, self.n_out, self.n_saved,
-         self.out) = self.function.args
+         self.out, self.check_slots, self.n_check, self.low, self.high,
+         self.first_outside) = self.function.args
         self.b = ir.IRBuilder(self.function.append_basic_block("entry"))
         self.tables = tables
 
@@ -82,11 +87,22 @@ class _Kernel:
         self.b.branch(head)
         self.b.position_at_end(after)
 
-    def statements(self, lanes: Lanes, texts: list[str]) -> None:
+    def statements(self, lanes: Lanes, texts: list[str], keep_values: bool = True) -> None:
+        """Each ``array[index] = expression``. Values ``v`` and derivatives ``d`` are also
+        remembered for the statements after them (:attr:`current`); the values go to memory
+        only when ``keep_values`` (a saved step: ``save`` reads them by slot), so on the other
+        steps LLVM keeps them in registers and drops those nothing but saving needs."""
+        lanes.forget()  # a new region of the code, or memory written since
         for text in texts:
             target, expression = (part.strip() for part in text.split("=", 1))
             array, index = target[0], int(target[2:-1])
-            self.b.store(lanes.value(expression), self.slot(self.arrays[array], index))
+            value = lanes.value(expression)
+            if array == "x":
+                lanes.forget()
+            if array in "vd":
+                self.current[array, index] = value
+            if array != "d" and (array != "v" or keep_values):
+                self.b.store(value, self.slot(self.arrays[array], index))
 
     # ------------------------------------------------------------------ the kernel
     def build(self) -> None:
@@ -102,6 +118,7 @@ class _Kernel:
         self.time = b.alloca(DOUBLE, name="time")
         self.position = b.alloca(I64, name="ring_position")
         self.saved = b.alloca(I64, name="saved")
+        self.outside = b.alloca(ir.IntType(WIDTH), name="outside")
         blocks = b.udiv(b.add(self.members, ir.Constant(I64, WIDTH - 1)),
                         ir.Constant(I64, WIDTH))
         self.loop("block", blocks, self.member_block)
@@ -114,6 +131,8 @@ class _Kernel:
             return broadcast(b, b.load(self.time) if array == "t" else self.scalars[array])
         if array == "c":
             return b.load(b.gep(self.arrays["c"], [ir.Constant(I64, index)]))
+        if (array, index) in self.current:
+            return self.current[array, index]
         return b.load(self.slot(self.arrays[array], index))
 
     def member_block(self, block: ir.Value) -> None:
@@ -127,7 +146,9 @@ class _Kernel:
         b.store(self.t0, self.time)
         self.scalars = {"t0": self.t0, "dt": self.dt, "tf": self.tf, "saveper": self.saveper}
         lanes = Lanes(b, self.read, self.tables)
+        self.current = {}
         self.statements(lanes, program.init)
+        self.current = {}  # from here on, the values of init are read from memory
         for ring, (state, length, _code) in zip(self.rings, program.buffers, strict=True):
             start = b.load(self.slot(self.arrays["x"], state))
             self.loop("ring", ir.Constant(I64, length),
@@ -136,14 +157,32 @@ class _Kernel:
         b.store(ir.Constant(I64, 0), self.saved)
 
         def one_step(step):
-            self.statements(lanes, program.step)
-            self.save(step, first)
-            with b.if_then(b.icmp_signed("<", step, self.n_steps)):
-                self.statements(lanes, program.derivatives)
-                self.advance(lanes)
-                b.store(b.fadd(b.load(self.time), self.dt), self.time)
+            # Two copies of the step: a saved step stores every value for ``save``; the
+            # others (15 in 16 with the bundled model's SAVEPER) keep them in registers and
+            # compute only what the states need. Both do the same arithmetic in the same
+            # order, so the numbers are the same.
+            flag = b.load(b.gep(self.save_steps, [step]))
+            with b.if_else(b.icmp_unsigned("!=", flag, ir.Constant(I8, 0))) as (saved, other):
+                with saved:
+                    self.current = {}
+                    self.statements(lanes, program.step)
+                    self.save(first)
+                    self.move_on(lanes, step)
+                with other:
+                    self.current = {}
+                    self.statements(lanes, program.step, keep_values=False)
+                    self.move_on(lanes, step)
+            self.current = {}
 
         self.loop("step", b.add(self.n_steps, ir.Constant(I64, 1)), one_step)
+
+    def move_on(self, lanes: Lanes, step: ir.Value) -> None:
+        """Before the last step: the derivatives, every state moved on, the clock."""
+        b, program = self.b, self.program
+        with b.if_then(b.icmp_signed("<", step, self.n_steps)):
+            self.statements(lanes, program.derivatives)
+            self.advance(lanes)
+            b.store(b.fadd(b.load(self.time), self.dt), self.time)
 
     def load_constants(self, first: ir.Value) -> None:
         """Lane ``k`` of constant ``i`` is member ``first + k``'s (the last member's past the
@@ -165,44 +204,69 @@ class _Kernel:
 
         self.loop("constant", self.n_consts, one_constant)
 
-    def save(self, step: ir.Value, first: ir.Value) -> None:
-        """At a saved step, ``out[member, saved, k] = v[out_slots[k]]`` for the block's real
-        members."""
+    def save(self, first: ir.Value) -> None:
+        """``out[member, saved, k] = v[out_slots[k]]`` for the block's real members."""
         b = self.b
-        flag = b.load(b.gep(self.save_steps, [step]))
-        with b.if_then(b.icmp_unsigned("!=", flag, ir.Constant(I8, 0))):
-            saved = self.saved
-            row = b.load(saved)
-            values = b.bitcast(self.arrays["v"], DOUBLE.as_pointer())
-            real = b.sub(self.members, first)
-            lanes = b.select(b.icmp_signed("<", real, ir.Constant(I64, WIDTH)), real,
-                             ir.Constant(I64, WIDTH))
+        saved = self.saved
+        row = b.load(saved)
+        values = b.bitcast(self.arrays["v"], DOUBLE.as_pointer())
+        real = b.sub(self.members, first)
+        lanes = b.select(b.icmp_signed("<", real, ir.Constant(I64, WIDTH)), real,
+                         ir.Constant(I64, WIDTH))
 
-            def one_output(k):
-                slot = b.load(b.gep(self.out_slots, [k]))
+        def one_output(k):
+            slot = b.load(b.gep(self.out_slots, [k]))
 
-                def one_lane(lane):
-                    value = b.load(b.gep(values, [b.add(b.mul(slot, ir.Constant(I64, WIDTH)),
-                                                        lane)]))
-                    member = b.add(first, lane)
-                    at = b.add(b.mul(b.add(b.mul(member, self.n_saved), row), self.n_out), k)
-                    b.store(value, b.gep(self.out, [at]))
+            def one_lane(lane):
+                value = b.load(b.gep(values, [b.add(b.mul(slot, ir.Constant(I64, WIDTH)),
+                                                    lane)]))
+                member = b.add(first, lane)
+                at = b.add(b.mul(b.add(b.mul(member, self.n_saved), row), self.n_out), k)
+                b.store(value, b.gep(self.out, [at]))
 
-                self.loop("lane", lanes, one_lane)
+            self.loop("lane", lanes, one_lane)
 
-            self.loop("output", self.n_out, one_output)
-            b.store(b.add(row, ir.Constant(I64, 1)), saved)
+        self.loop("output", self.n_out, one_output)
+        self.check(first, row, lanes)
+        b.store(b.add(row, ir.Constant(I64, 1)), saved)
+
+    def check(self, first: ir.Value, row: ir.Value, lanes: ir.Value) -> None:
+        """``first_outside[member] = row`` for each real member, not marked yet, that has a
+        value ``v[check_slots[j]]`` not within ``[low[j], high[j]]`` (NaN is within nothing)."""
+        b, mask = self.b, ir.IntType(WIDTH)
+        b.store(ir.Constant(mask, 0), self.outside)
+
+        def one_slot(j):
+            value = b.load(self.slot(self.arrays["v"], b.load(b.gep(self.check_slots, [j]))))
+            within = b.and_(
+                b.fcmp_ordered(">=", value, broadcast(b, b.load(b.gep(self.low, [j])))),
+                b.fcmp_ordered("<=", value, broadcast(b, b.load(b.gep(self.high, [j])))))
+            b.store(b.or_(b.load(self.outside), b.bitcast(b.not_(within), mask)),
+                    self.outside)
+
+        self.loop("check", self.n_check, one_slot)
+        with b.if_then(b.icmp_unsigned("!=", b.load(self.outside), ir.Constant(mask, 0))):
+            def one_lane(lane):
+                bit = b.and_(b.lshr(b.load(self.outside), b.trunc(lane, mask)),
+                             ir.Constant(mask, 1))
+                mark = b.gep(self.first_outside, [b.add(first, lane)])
+                fresh = b.icmp_signed("<", b.load(mark), ir.Constant(I64, 0))
+                with b.if_then(b.and_(b.trunc(bit, ir.IntType(1)), fresh)):
+                    b.store(row, mark)
+
+            self.loop("marked", lanes, one_lane)
 
     def advance(self, lanes: Lanes) -> None:
         """Move every state one TIME STEP on: integrals, clamps, discrete updates and the
         rings of fixed delays, in the first edition's order."""
-        b, program, x, d = self.b, self.program, self.arrays["x"], self.arrays["d"]
+        b, program, x = self.b, self.program, self.arrays["x"]
+        lanes.forget()
         discrete = [lanes.value(code) for _state, code in program.discrete]
         entering = [lanes.value(code) for _state, _length, code in program.buffers]
         step = self.read("dt", None)
         for index in range(program.states):
             state = self.slot(x, index)
-            b.store(b.fadd(b.load(state), b.fmul(b.load(self.slot(d, index)), step)), state)
+            b.store(b.fadd(b.load(state), b.fmul(self.read("d", index), step)), state)
         for index in program.clamps:
             state = self.slot(x, index)
             value = b.load(state)

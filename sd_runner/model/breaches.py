@@ -58,6 +58,18 @@ class Breach:
                 "breach": self.kind, "limit": float(self.limit) if finite else None}
 
 
+def bounds(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)``: a value is sound exactly when ``low <= value <= high``. The declared
+    limits widened by :data:`SLACK`; NaN fails both comparisons, and an infinite value passes
+    no bound (the largest float stands for "none declared")."""
+    biggest = np.finfo(float).max
+    lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+    with np.errstate(invalid="ignore"):
+        low = np.maximum(lower - SLACK * np.maximum(1.0, np.abs(lower)), -biggest)
+        high = np.minimum(upper + SLACK * np.maximum(1.0, np.abs(upper)), biggest)
+    return low, high
+
+
 def first_breaches(values: np.ndarray, times: np.ndarray, columns: list[str],
                    lower: np.ndarray, upper: np.ndarray) -> list[Breach | None]:
     """The first breach of each member of ``values[member, time, column]``, or ``None``.
@@ -67,12 +79,8 @@ def first_breaches(values: np.ndarray, times: np.ndarray, columns: list[str],
     """
     values = np.asarray(values, dtype=float)
     lower, upper = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
-    # Fast path for the usual case, one pass: NaN fails both comparisons, and an infinite
-    # value passes no finite bound (the largest float stands for "none declared").
-    biggest = np.finfo(float).max
-    with np.errstate(invalid="ignore"):
-        low = np.maximum(lower - SLACK * np.maximum(1.0, np.abs(lower)), -biggest)
-        high = np.minimum(upper + SLACK * np.maximum(1.0, np.abs(upper)), biggest)
+    low, high = bounds(lower, upper)
+    with np.errstate(invalid="ignore"):  # fast path for the usual case, one pass
         if ((values >= low) & (values <= high)).all():
             return [None] * values.shape[0]
     # Only columns with a declared limit are compared with it (most have none).

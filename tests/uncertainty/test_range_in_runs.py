@@ -16,9 +16,10 @@ from toy_models import write_model
 from sd_runner import api as runner
 from sd_runner.cli import cli
 from sd_runner.engine import FastModel
-from sd_runner.engine.ensemble import run_ensemble
+from sd_runner.engine.ensemble import ParameterSpace, RangeCheck, run_ensemble
 from sd_runner.errors import InputError, RunError
 from sd_runner.inputs.scenarios import Scenario
+from sd_runner.model.breaches import first_breaches
 from sd_runner.model.loading import SDModel
 from sd_runner.reports.uncertainty import uncertainty_section
 from sd_runner.results.sensitivity import Factors
@@ -126,6 +127,26 @@ def test_an_ensemble_names_each_breaching_set_at_its_first_step(toy):
         assert breach.value < 0 and breach.limit == 0
     # Rate was asked for and never breaches: the check covers variables not asked for.
     assert np.isfinite(result.values).all()
+
+
+@pytest.mark.parametrize("members", [1, 3, 7, 9])
+def test_the_kernel_marks_the_first_saved_row_outside_as_the_numpy_check_finds_it(toy,
+                                                                                   members):
+    """The kernel's own check against the numpy check over every checked variable, with
+    breaching members in every lane of a vector and in a last vector that is not full."""
+    drains = np.linspace(6.0, 0.5, members)[:, None]  # the later ones stay inside
+    check = RangeCheck.build(toy, toy.time_axis(), np.array([], dtype=np.int64))
+    consts = ParameterSpace(toy, ["Drain"]).constants(drains, toy.constants_vector())
+    module, axis = toy.kernel.module, check.axis
+    marked = np.full(members, -1, dtype=np.int64)
+    kept = np.empty((members, len(axis.times), len(check.slots)))
+    module.run_batch(consts, axis.initial, axis.step, axis.final, axis.saveper, axis.n_steps,
+                     axis.save_steps, check.slots, kept,
+                     (check.slots, check.low, check.high, marked))
+    found = first_breaches(kept, axis.times, check.columns, check.lower, check.upper)
+    assert [None if row < 0 else float(axis.times[row]) for row in marked] == \
+        [None if breach is None else breach.time for breach in found]
+    assert (marked >= 0).any() and (members < 3 or (marked < 0).any())
 
 
 def test_an_ensemble_checks_between_the_times_asked_for(toy):
