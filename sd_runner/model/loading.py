@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import hashlib
 import math
@@ -22,7 +23,7 @@ from sd_runner import resources
 from sd_runner.errors import InputError, RunError
 from sd_runner.model import cache
 from sd_runner.model.breaches import Breach, first_breaches
-from sd_runner.model.mdl_text import parsed_mdl
+from sd_runner.model.mdl_text import abstract_model, parsed_mdl
 
 
 @dataclass(frozen=True)
@@ -85,17 +86,32 @@ def _translate(mdl: Path, digest: str) -> Path:
     else:
         cache.announce_first_build("translating the model once (about 5 s; cached afterwards)")
     workdir = cache.staging_folder(target.parent, "translating-")
-    shutil.copyfile(mdl, workdir / "model.mdl")
     try:
-        pysd.read_vensim(str(workdir / "model.mdl"), initialize=False)
+        _build_translation(mdl, workdir)
     except Exception as exc:  # PySD raises many types for unreadable models
         shutil.rmtree(workdir, ignore_errors=True)
+        if isinstance(exc, InputError):
+            raise
         raise InputError(
             f"{mdl}: PySD cannot translate this model ({exc}); fix the equation it names"
         ) from None
-    (workdir / "model.mdl").unlink()
     cache.write_checksums(workdir)
     return cache.publish(workdir, target, (TRANSLATION,)) / TRANSLATION
+
+
+def _build_translation(mdl: Path, workdir: Path) -> None:
+    """PySD's Python translation of ``mdl``, written in ``workdir`` as :data:`TRANSLATION`
+    (what ``pysd.read_vensim`` writes), from the abstract model the fast engine's compiler
+    reads too: the model is parsed once, not once for each."""
+    from pysd.builders.python.python_model_builder import ModelBuilder
+
+    abstract = abstract_model(mdl, private=True)  # a copy of one's own: its paths change
+    main, *macros = abstract.sections
+    sections = (dataclasses.replace(main, path=workdir / TRANSLATION),
+                *(dataclasses.replace(macro, path=workdir / macro.path.name)
+                  for macro in macros))
+    ModelBuilder(dataclasses.replace(abstract, sections=sections,
+                                     original_path=workdir / "model.mdl")).build_model()
 
 
 def _load_translation(py_file: Path):
