@@ -276,7 +276,7 @@ def input_file(text: str | None, kind: str, argument: str) -> tuple[Path, str]:
 
 _INPUT_NOUNS = {"factors": "factors file", "observations": "observation file",
                 "settings": "calibration settings file",
-                "policy_factors": "policy factors file"}
+                "policy_factors": "policy factors file", "problem": "problem file"}
 
 
 def _calibration_config():
@@ -525,6 +525,52 @@ def lever_ranks(members: int, seed: int = DEFAULT_SEED, with_assumed: bool = Fal
         others = dataclasses.replace(others, source=f"with {' and '.join(label)}")
     return rank_levers(model, levers, factors, members, seed, others, workers=workers,
                        scheduler=scheduler, progress=progress)
+
+
+def optimize(problem_path: str | None = None, fit: str = CALIBRATED,
+             checkpoint: str | None = None, resume: bool = False,
+             workers: int | None = None, scheduler: str | None = None,
+             progress: Progress = quiet):
+    """The best lever mixes of a policy design problem (``problem_path``, default the bundled
+    ``policy_problem``): a many-objective search over each lever's level and start year,
+    under a budget, each candidate run over the problem's parameter sets. A checkpoint is
+    saved after each generation to ``checkpoint``; ``resume`` continues from it."""
+    import numpy as np
+
+    from sd_runner.engine.ensemble import check_scheduler_answers
+    from sd_runner.inputs.policy_problem import load_problem
+    from sd_runner.optimize.policy_design import design_policy
+    from sd_runner.optimize.search import identity_of
+    from sd_runner.results.uncertainty import ParameterSets
+    from sd_runner.uncertainty.parameter_sets import with_factors
+
+    limits.check_workers("workers", workers)
+    if scheduler is not None:
+        limits.check_scheduler("scheduler", scheduler)
+    model = bundled_model("fast", fit)
+    path, label = input_file(problem_path, "problem", "problem_path")
+    problem = load_problem(path, bundled_levers(), list(model.subscripts["Cluster"]),
+                           model.control("INITIAL TIME"), model.control("FINAL TIME"))
+    if problem.sample == "posterior":
+        sets = parameter_sets(problem.sets, "posterior", problem.uncertainty_seed, fit)
+    else:
+        sets = ParameterSets((), np.empty((1, 0)), "the calibrated model",
+                             problem.uncertainty_seed)
+    if problem.with_assumed:
+        sets = with_factors(sets, _factors("assumed_factors", fit))
+    runs = problem.sets * (problem.evaluations + 2 * problem.population + 1)
+    limits.check_needs("problem_path", problem.sets * problem.population, limits.ensemble_bytes(
+        problem.sets * problem.population, len(model.kernel.compiled.constant_defaults),
+        len(model.time_axis().times), 2 * len(model.subscripts["Cluster"]) + 2),
+        0 if scheduler else runs, 1, "give fewer sets or a smaller population")
+    if scheduler:
+        check_scheduler_answers(scheduler)
+    reference = scenario("domestic-value-chain", "fast", fit)
+    identity = identity_of(path.read_text(encoding="utf-8"), model.kernel.key, fit_label(fit))
+    return design_policy(model, problem, sets, reference,
+                         checkpoint=Path(checkpoint) if checkpoint else None,
+                         identity=identity, resume=resume, workers=workers,
+                         scheduler=scheduler, progress=progress), label
 
 
 def lever_ranks_scenarios() -> list[Scenario]:

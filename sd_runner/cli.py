@@ -284,6 +284,67 @@ def sensitivity(method, samples, second_order, outcomes, year, scenario, seed, f
         click.echo(formats.sensitivity_summary(result))
 
 
+@cli.command()
+@click.argument("problem", required=False)
+@click.option("--out", "out_dir", type=click.Path(), required=True,
+              help="Folder for the Pareto set (pareto.csv, optimize.json, convergence.csv) "
+              "and each member as a scenario file (mix-N.toml) that run and compare read.")
+@click.option("--checkpoint", type=click.Path(), default=None,
+              help="Checkpoint file, saved after every generation (default: the --out "
+              "folder's name with .checkpoint).")
+@click.option("--resume", is_flag=True, default=False,
+              help="Continue from the checkpoint of an interrupted run of the same problem.")
+@click.option("--report", type=click.Path(), default=None,
+              help="Write a self-contained HTML report (parallel coordinates of the trade-offs, "
+              "the mixes, convergence) here.")
+@options.parallel_options
+@options.fit_options
+def optimize(problem, out_dir, checkpoint, resume, report, workers, scheduler, fit_path,
+             uncalibrated):
+    """The best lever mixes for a budget: a many-objective search over each lever's level and
+    start year (PROBLEM: a problem file, or policy_problem, the bundled one)."""
+    from pathlib import Path
+
+    from sd_runner import api as runner
+    from sd_runner.outputs import files as output
+    from sd_runner.results import optimization
+
+    fit = options.chosen_fit(fit_path, uncalibrated)
+    options.check_workers(workers)
+    output.check_writable_dir(out_dir, "--out")
+    checkpoint = checkpoint or str(Path(out_dir).with_name(Path(out_dir).name + ".checkpoint"))
+    output.check_writable_file(checkpoint, "--checkpoint")
+    if report:
+        output.check_writable_file(report, "--report")
+    with Bars() as bars:
+        design, label = runner.optimize(problem, fit, checkpoint, resume, workers=workers,
+                                        scheduler=scheduler, progress=bars)
+    rows = optimization.member_rows(design)
+    convergence = [{k: ("" if v is None else v) for k, v in row.items()}
+                   for row in design.search.convergence]
+    files = {"pareto.csv": optimization.csv_text(rows),
+             "optimize.json": optimization.json_text(design)}
+    if convergence:
+        files["convergence.csv"] = optimization.csv_text(convergence)
+    for member in range(len(design.search.decisions)):
+        files[f"mix-{member + 1}.toml"] = optimization.scenario_toml(design, member)
+    files["manifest.json"] = runner.output_manifest(
+        options.invocation(), fit, "fast", [runner.scenario(design.reference_name, "fast", fit)],
+        {"search": design.problem.seed, "parameter sets": design.problem.uncertainty_seed})
+    output.write_files(out_dir, files, "--out")
+    if report:
+        from sd_runner.reports.optimization import optimization_report
+
+        output.write_text(report, optimization_report(design, runner.report_provenance(fit),
+                                                      files["manifest.json"]), "--report")
+        click.echo(f"wrote {report}", err=True)
+    better = optimization.design_record(design)["better_than_reference"]
+    click.echo(f"{len(design.search.decisions)} mixes in the Pareto set of {label} "
+               f"({design.runs} runs); {len(better)} at most as costly as "
+               f"{design.reference_name} and at least as good in every objective", err=True)
+    click.echo(f"wrote {out_dir}", err=True)
+
+
 @cli.command("lever-ranks")
 @click.option("--members", type=int, default=1000, show_default=True,
               help="Members of the ensemble: each runs the baseline and every lever alone.")

@@ -100,11 +100,17 @@ def policy_factors_path() -> Path:
     return bundled_dir() / "policy_factors.toml"
 
 
+def policy_problem_path() -> Path:
+    """The bundled policy design problem of ``sd-runner optimize``."""
+    return bundled_dir() / "policy_problem.toml"
+
+
 #: Kinds of bundled input file that options can name instead of giving a path.
 _BUNDLED_INPUTS = {"factors": (factors_path,),
                    "observations": (observations_path, more_observations_path),
                    "settings": (calibration_config_path,),
-                   "policy_factors": (policy_factors_path,)}
+                   "policy_factors": (policy_factors_path,),
+                   "problem": (policy_problem_path,)}
 
 
 def bundled_inputs(kind: str) -> dict[str, Path]:

@@ -1,0 +1,101 @@
+"""A policy design's results as tables, JSON and scenario files: each member of the Pareto set
+with its levers, start years, budget use and robust objectives."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from sd_runner.optimize.policy_design import (
+    PolicyDesign,
+    better_than_reference,
+    gain_over_reference,
+)
+
+
+def _levels_years(design: PolicyDesign, decisions: np.ndarray) -> tuple[list, list]:
+    count = len(design.problem.levers)
+    return list(decisions[:count]), [float(round(y)) for y in decisions[count:]]
+
+
+def member_rows(design: PolicyDesign) -> list[dict]:
+    """One row per member of the Pareto set, then the reference scenario's row."""
+    problem = design.problem
+    rows = []
+    entries = [(f"mix-{i + 1}", design.search.decisions[i], design.search.objectives[i],
+                design.budget[i]) for i in range(len(design.search.decisions))]
+    entries.append((design.reference_name, design.reference_decisions,
+                    design.reference.objectives[0], design.reference.budget[0]))
+    for name, decisions, objectives, budget in entries:
+        levels, years = _levels_years(design, decisions)
+        row = {"mix": name}
+        for bounds, level, year in zip(problem.levers, levels, years, strict=True):
+            row[f"{bounds.lever.id} level"] = round(float(level), 6)
+            row[f"{bounds.lever.id} start"] = year
+        row[f"budget ({problem.budget_kind})"] = float(budget)
+        for objective, value in zip(problem.objectives, objectives, strict=True):
+            row[objective.label] = float(value)
+        rows.append(row)
+    return rows
+
+
+def csv_text(rows: list[dict]) -> str:
+    """The rows as CSV (numbers with repr's precision)."""
+    header = list(rows[0])
+    lines = [",".join(f'"{h}"' if "," in h else h for h in header)]
+    for row in rows:
+        lines.append(",".join(repr(v) if isinstance(v, float) else str(v)
+                              for v in (row[h] for h in header)))
+    return "\n".join(lines) + "\n"
+
+
+def design_record(design: PolicyDesign) -> dict:
+    """Everything about the search, for JSON: problem, Pareto set, reference, convergence."""
+    problem = design.problem
+    better = better_than_reference(design)
+    best = better[0] if better else None
+    return {
+        "problem": {"file": problem.source, "year": problem.year,
+                    "objectives": [{"outcome": o.outcome, "cluster": o.cluster,
+                                    "better": "higher" if o.direction > 0 else "lower",
+                                    "threshold": o.threshold} for o in problem.objectives],
+                    "budget": {"kind": problem.budget_kind, "limit": problem.budget_limit,
+                               "discount_rate": problem.discount_rate,
+                               "holds_for": "the mean over the parameter sets"},
+                    "robustness": {"metric": problem.metric, "quantile": problem.quantile,
+                                   "sets": problem.sets, "sample": design.sets_source},
+                    "search": {"algorithm": problem.algorithm,
+                               "evaluations": problem.evaluations,
+                               "population": problem.population,
+                               "epsilons": list(problem.epsilons), "seed": problem.seed}},
+        "runs": design.runs,
+        "members": member_rows(design),
+        "reference": design.reference_name,
+        "better_than_reference": [f"mix-{i + 1}" for i in better],
+        "best_against_reference": None if best is None else {
+            "mix": f"mix-{best + 1}", **gain_over_reference(design, best)},
+        "convergence": design.search.convergence,
+    }
+
+
+def json_text(design: PolicyDesign) -> str:
+    return json.dumps(design_record(design), indent=2, allow_nan=False) + "\n"
+
+
+def scenario_toml(design: PolicyDesign, member: int) -> str:
+    """Member ``member`` of the Pareto set as a scenario file ``run`` and ``compare`` read."""
+    levels, years = _levels_years(design, design.search.decisions[member])
+    labels = ", ".join(f"{o.label} {v:.6g}" for o, v in
+                       zip(design.problem.objectives, design.search.objectives[member],
+                           strict=True))
+    lines = [f'name = "mix-{member + 1}"',
+             f'title = "Lever mix {member + 1} of the Pareto set"',
+             f'description = "Found by sd-runner optimize ({design.problem.metric} over '
+             f'{design.problem.sets} parameter sets): {labels}."', ""]
+    for bounds, level, year in zip(design.problem.levers, levels, years, strict=True):
+        if level <= 0:
+            continue
+        lines += [f"[levers.{bounds.lever.id}]", f"level = {float(level)!r}",
+                  f"start_year = {year!r}", ""]
+    return "\n".join(lines)

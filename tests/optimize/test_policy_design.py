@@ -1,0 +1,90 @@
+"""Policy design on the bundled model: candidates mean what scenarios mean, the mixes found
+are scenario files that reproduce their objectives, and the command is reproducible."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from sd_runner import api
+from sd_runner.cli import cli
+from sd_runner.inputs.policy_problem import load_problem
+from sd_runner.inputs.scenarios import scenario_params
+from sd_runner.optimize.evaluation import PolicyEvaluation
+from sd_runner.optimize.policy_design import decisions_of
+from sd_runner.results.uncertainty import ParameterSets
+
+DETERMINISTIC = """
+[objectives]
+year = 2035
+list = [{ outcome = "Margin" }, { outcome = "Cumulative Lever Cost" },
+        { outcome = "Buyer Dependence", cluster = "Apparel" }]
+[budget]
+kind = "total"
+limit = 6000.0
+[uncertainty]
+sample = "none"
+[search]
+evaluations = 60
+population = 12
+epsilons = [0.0005, 50.0, 0.001]
+seed = 3
+"""
+
+
+@pytest.fixture(scope="module")
+def problem(tmp_path_factory):
+    path = tmp_path_factory.mktemp("problem") / "problem.toml"
+    path.write_text(DETERMINISTIC, encoding="utf-8")
+    model = api.bundled_model("fast")
+    return path, load_problem(path, api.bundled_levers(), list(model.subscripts["Cluster"]),
+                              2003.0, 2035.0)
+
+
+def test_a_candidate_is_the_scenario_it_encodes(problem):
+    """The domestic-value-chain scenario as decisions gives the outcomes its own run gives."""
+    _, loaded = problem
+    model = api.bundled_model("fast")
+    scenario = api.scenario("domestic-value-chain")
+    evaluation = PolicyEvaluation(model, loaded, ParameterSets((), np.empty((1, 0)), "", 0))
+    found = evaluation.evaluate(decisions_of(scenario, loaded)[None, :])
+    run = model.run(scenario_params(scenario, model))
+    clusters = model.subscripts["Cluster"]
+    margins = [run.loc[2035.0, f"Margin[{c}]"] for c in clusters]
+    costs = [run.loc[2035.0, f"Cumulative Lever Cost[{c}]"] for c in clusters]
+    expected = [np.mean(margins), np.sum(costs), run.loc[2035.0, "Buyer Dependence[Apparel]"]]
+    assert np.allclose(found.objectives[0], expected, rtol=1e-12, atol=0)
+    assert found.budget[0] == pytest.approx(np.sum(costs), rel=1e-12)
+
+
+def test_the_command_writes_mixes_that_run_as_scenarios_and_repeats_itself(problem,
+                                                                            tmp_path):
+    path, loaded = problem
+    outs = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        result = CliRunner().invoke(cli, ["optimize", str(path), "--out", str(out),
+                                          "--report", str(tmp_path / f"{name}.html")])
+        assert result.exit_code == 0, result.output
+        outs.append(out)
+    for name in ("pareto.csv", "optimize.json", "convergence.csv"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
+    page = (tmp_path / "first.html").read_text()
+    assert page == (tmp_path / "second.html").read_text()
+    assert 'id="fig-parallel"' in page and "domestic-value-chain" in page
+    record = json.loads((outs[0] / "optimize.json").read_text())
+    mixes = [row for row in record["members"] if row["mix"].startswith("mix-")]
+    assert mixes and record["members"][-1]["mix"] == "domestic-value-chain"
+    model = api.bundled_model("fast")
+    first = mixes[0]
+    scenario_file = outs[0] / f"{first['mix']}.toml"
+    assert tomllib.loads(scenario_file.read_text())["name"] == first["mix"]
+    run = model.run(scenario_params(api.scenario(str(scenario_file)), model))
+    clusters = model.subscripts["Cluster"]
+    margin = np.mean([run.loc[2035.0, f"Margin[{c}]"] for c in clusters])
+    assert margin == pytest.approx(first["Margin (All clusters)"], rel=1e-12)
+    assert record["convergence"][-1]["evaluations"] >= 60
