@@ -1,0 +1,2 @@
+"""Policy design: candidate lever mixes evaluated on the compiled model, and the many-objective
+search over them."""
