@@ -33,6 +33,7 @@ _PUBLIC = {
     "loops": ("sd_runner.api", "loop_inventory"),
     "sensitivity": ("sd_runner.api", "sensitivity"),
     "lever_ranks": ("sd_runner.api", "lever_ranks"),
+    "discover": ("sd_runner.api", "discover"),
     "check": ("sd_runner.api", "check_model"),
     "diff": ("sd_runner.api", "diff"),
     "CALIBRATED": ("sd_runner.api", "CALIBRATED"),

@@ -4,7 +4,7 @@ Every long call takes ``progress``, called as ``progress(stage, done, total)``
 (:mod:`sd_runner.progress`); by default nothing is shown.
 
 This module is the public API that ``sd_runner`` exports, one function per command, and is
-longer than the others (about 640 lines) on purpose: each function only checks its arguments,
+longer than the others (about 730 lines) on purpose: each function only checks its arguments,
 loads what it needs and calls the stage that does the work, so the whole API reads in one
 place, in the order of the command line.
 """
@@ -581,6 +581,116 @@ def lever_ranks_scenarios() -> list[Scenario]:
     levers = bundled_levers()
     return [m.scenario for m in lever_matrix(levers)
             if m.lever == BASELINE or (m.lever in levers and m.level == 1.0)]
+
+
+# ---------------------------------------------------------------------- scenario discovery
+def discover(scenario_name: str, reference: str = REFERENCE, outcome: str = "Margin",
+             year: float = 2035.0, cluster: str | None = None, condition: str = "not-better",
+             threshold: float | None = None, members: int = 1000, sample: str = "posterior",
+             seed: int = DEFAULT_SEED, with_assumed: bool = False,
+             factors_path: str | None = None, fit: str = CALIBRATED,
+             mass_min: float | None = None, min_coverage: float | None = None,
+             bootstraps: int | None = None, workers: int | None = None,
+             scheduler: str | None = None, progress: Progress = quiet):
+    """Where, among ``members`` parameter sets (drawn with ``seed`` from ``sample``, with the
+    bundled assumed factors and the factors of ``factors_path`` varied too when given), the
+    ``condition`` on ``outcome`` in ``year`` holds: ``scenario_name`` does not beat
+    (``"not-better"``) or does worse than (``"worse"``) ``reference``, or its outcome is
+    ``"below"`` or ``"above"`` ``threshold``; in ``cluster`` (default: every cluster, the
+    mean of a fraction, the sum of the rest). PRIM's box with each restriction's quasi-p-value
+    and recurrence over ``bootstraps`` resamples, and CART's leaves
+    (:class:`sd_runner.results.discovery.Discovery`)."""
+    import math
+
+    import numpy as np
+
+    from sd_runner.engine.ensemble import PARALLEL_FROM, check_scheduler_answers
+    from sd_runner.results.discovery import CONDITIONS, RELATIVE, Condition
+    from sd_runner.results.outcomes import BETTER, TOTAL
+    from sd_runner.uncertainty import prim
+    from sd_runner.uncertainty.discovery import discover as find_boxes
+
+    limits.check_count("members", members, "members")
+    limits.check_seed("seed", seed)
+    limits.check_workers("workers", workers)
+    if scheduler is not None:
+        limits.check_scheduler("scheduler", scheduler)
+    mass_min = prim.MASS_MIN if mass_min is None else mass_min
+    min_coverage = prim.MIN_COVERAGE if min_coverage is None else min_coverage
+    bootstraps = prim.BOOTSTRAPS if bootstraps is None else bootstraps
+    _check_share("mass_min", mass_min, 0.5, "a box's least share of the members")
+    _check_share("min_coverage", min_coverage, 1.0, "the least coverage of the chosen box")
+    limits.check_count("bootstraps", bootstraps, "bootstrap resamples", minimum=0)
+    if condition not in CONDITIONS:
+        raise ArgumentError("condition", condition, f"use one of {', '.join(CONDITIONS)}")
+    if outcome not in KEY_OUTCOMES:
+        raise ArgumentError("outcome", outcome, f"is not a key outcome; use one of "
+                            f"{', '.join(KEY_OUTCOMES)}", joint=" ")
+    relative = condition in RELATIVE
+    if relative and outcome not in BETTER:
+        raise ArgumentError("outcome", outcome, "has no better direction to beat the reference "
+                            "in; use condition below or above with a threshold", joint=" ")
+    if relative and threshold is not None:
+        raise ArgumentError("threshold", threshold, f"only conditions below and above take a "
+                            f"threshold; {condition} compares with the reference")
+    if not relative and (threshold is None or not math.isfinite(threshold)):
+        raise ArgumentError("condition", condition, "needs a threshold, a finite value of "
+                            "the outcome to compare with", joint=" ")
+    model = bundled_model("fast", fit)
+    clusters = model.subscripts["Cluster"]
+    cluster = TOTAL if cluster is None else cluster
+    if cluster not in (*clusters, TOTAL):
+        raise ArgumentError("cluster", cluster, f"use one of {', '.join(clusters)} or {TOTAL}")
+    times = model.time_axis().times
+    if not (times[0] < year <= times[-1] and np.isclose(times, year, atol=1e-9).any()):
+        raise ArgumentError("year", year, f"give a saved year after {times[0]:g} and at most "
+                            f"{times[-1]:g} (every {times[1] - times[0]:g} years)",
+                            typed=f"{year:g}")
+    chosen = scenario(scenario_name, "fast", fit)
+    base = scenario(reference, "fast", fit) if relative else None
+    if base is not None and base.name == chosen.name:
+        raise ArgumentError("reference", reference, "is the scenario itself; compare it with "
+                            "another", joint=" ")
+    runs = members * (2 if relative else 1)
+    limits.check_needs("members", members, limits.ensemble_bytes(
+        runs, len(model.kernel.compiled.constant_defaults), 2, len(clusters)),
+        0 if scheduler else runs, limits.processes_for(members, workers, PARALLEL_FROM),
+        "give fewer members")
+    if scheduler:
+        check_scheduler_answers(scheduler)
+    sets = _discovery_sets(members, sample, seed, fit, with_assumed, factors_path)
+    wanted = Condition(chosen.name, outcome, float(year), cluster, condition,
+                       base.name if base else None, threshold)
+    return find_boxes(model, wanted, chosen, base, sets, mass_min=mass_min,
+                      min_coverage=min_coverage, bootstraps=bootstraps, workers=workers,
+                      scheduler=scheduler, progress=progress)
+
+
+def _check_share(argument: str, value, largest: float, what: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not 0 < value <= largest:
+        raise ArgumentError(argument, value, f"give {what}, above 0 and at most {largest:g}")
+
+
+def _discovery_sets(members: int, sample: str, seed: int, fit: str, with_assumed: bool,
+                    factors_path: str | None):
+    """The posterior (or prior) sets with the assumed factors and a factors file's drawn too,
+    in one draw: drawing each file apart would give both the same uniform stream."""
+    from sd_runner.results.sensitivity import Factors
+    from sd_runner.uncertainty.parameter_sets import with_factors
+
+    sets = parameter_sets(members, sample, seed, fit)
+    files = ([("the assumed factors", _factors("assumed_factors", fit))] if with_assumed
+             else []) + ([(f"the factors of {factors_path}", _factors(factors_path, fit))]
+                         if factors_path else [])
+    if not files:
+        return sets
+    bounds: dict[str, tuple[float, float]] = {}
+    for _, factors in files:  # a later file's bounds win
+        bounds.update(zip(factors.names, factors.bounds, strict=True))
+    drawn = with_factors(sets, Factors(tuple(bounds), tuple(bounds.values())))
+    return dataclasses.replace(drawn, source=f"{sample} sample with "
+                               f"{' and '.join(label for label, _ in files)}")
 
 
 # ---------------------------------------------------------------------- model diff

@@ -400,6 +400,102 @@ def lever_ranks(members, seed, factors_path, with_assumed, with_posterior, out_f
 
 
 @cli.command()
+@click.argument("scenario")
+@click.option("--reference", default="baseline", show_default=True,
+              help="Scenario the condition compares SCENARIO with (not-better and worse).")
+@click.option("--outcome", default="Margin", show_default=True,
+              help="A key outcome of the comparison (Margin, Total Profit, ...).")
+@click.option("--year", type=float, default=2035, show_default=True,
+              help="Year the outcome is taken in.")
+@click.option("--cluster", default=None,
+              help="A cluster (Apparel, ...); default: all clusters, the mean of a fraction "
+              "(Margin, Buyer Dependence, ...), the sum of anything else.")
+@click.option("--condition", type=click.Choice(["not-better", "worse", "below", "above"]),
+              default="not-better", show_default=True,
+              help="not-better: SCENARIO does not beat the reference; worse: it does worse; "
+              "below, above: SCENARIO's outcome against --threshold.")
+@click.option("--threshold", type=float, default=None,
+              help="The value --condition below or above compares with.")
+@click.option("--members", type=int, default=1000, show_default=True,
+              help="Parameter sets, each run by SCENARIO and the reference.")
+@click.option("--sample", type=click.Choice(["posterior", "priors"]), default="posterior",
+              show_default=True,
+              help="Draw the estimated parameters from the fit's posterior sample or from the "
+              "calibration settings' bounds and priors.")
+@click.option("--seed", type=int, default=2003, show_default=True,
+              help="Seed of the draws, the bootstrap resamples and the tree.")
+@click.option("--with-assumed", is_flag=True,
+              help="Also vary the assumed parameters (assumed_factors) in every member.")
+@click.option("--factors", "factors_path", type=click.Path(), default=None,
+              help="A factors file (TOML): constants to vary too, each uniform within its "
+              "bounds (a path, or assumed_factors, the bundled one).")
+@click.option("--mass-min", type=float, default=0.05, show_default=True,
+              help="Least share of the members a PRIM box (and a CART leaf) holds.")
+@click.option("--min-coverage", type=float, default=0.8, show_default=True,
+              help="The chosen box is the densest on the peeling trajectory with at least this "
+              "coverage.")
+@click.option("--bootstraps", type=int, default=20, show_default=True,
+              help="Bootstrap resamples over which each restriction's recurrence is counted.")
+@click.option("--out", "out_dir", type=click.Path(), default=None,
+              help="Write trajectory.csv, box.csv, stability.csv, cart_leaves.csv, "
+              "excluded.csv, discovery.json and manifest.json into this folder.")
+@click.option("--report", type=click.Path(), default=None,
+              help="Write a self-contained HTML report here.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@options.parallel_options
+@options.fit_options
+def discover(scenario, reference, outcome, year, cluster, condition, threshold, members,
+             sample, seed, with_assumed, factors_path, mass_min, min_coverage, bootstraps,
+             out_dir, report, as_json, workers, scheduler, fit_path, uncalibrated):
+    """Scenario discovery: the boxes of uncertain factors (PRIM, with CART as a cross-check)
+    in which SCENARIO does not beat the reference, or its outcome passes a threshold."""
+    import json
+
+    from sd_runner import api as runner
+    from sd_runner.outputs import files as output
+    from sd_runner.reports.discovery import discovery_report
+
+    fit = options.chosen_fit(fit_path, uncalibrated)
+    options.check_workers(workers)
+    output.refuse_empty({"--out": out_dir, "--report": report})
+    if report:
+        output.check_writable_file(report, "--report")
+    if out_dir:
+        output.check_writable_dir(out_dir, "--out")
+    output.check_separate([("--report", report, False)], folder=("--out", out_dir),
+                          inputs={"--factors": factors_path, "--fit": fit_path,
+                                  "SCENARIO": options.scenario_file(scenario),
+                                  "--reference": options.scenario_file(reference)})
+    options.refuse_uncalibrated_posterior(fit, sample == "posterior")
+    with Bars() as bars:
+        found = runner.discover(scenario, reference, outcome, year, cluster, condition,
+                                threshold, members, sample, seed, with_assumed, factors_path,
+                                fit, mass_min, min_coverage, bootstraps, workers, scheduler,
+                                progress=bars)
+    if found.excluded:
+        click.echo(f"warning: {len(found.excluded)} of {members} members left out: they leave "
+                   f"a declared range (the first: {found.excluded[0].breach.describe()})",
+                   err=True)
+    scenarios = [runner.scenario(name, "fast", fit) for name in
+                 (scenario, found.condition.reference) if name is not None]
+    manifest = runner.output_manifest(options.invocation(), fit, "fast", scenarios,
+                                      {"draws, bootstrap and tree": seed})
+    if out_dir:
+        files = found.files()
+        files["manifest.json"] = manifest
+        output.write_files(out_dir, files, "--out")
+        click.echo(f"wrote {len(files)} files to {out_dir}", err=True)
+    if report:
+        output.write_text(report, discovery_report(found, runner.report_provenance(fit),
+                                                   manifest), "--report")
+        click.echo(f"wrote {report}", err=True)
+    if as_json:
+        click.echo(json.dumps(found.as_json(), indent=1))
+    elif not out_dir and not report:
+        click.echo(found.summary())
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of lines.")
 @click.option("--checks", "checks_path", type=click.Path(dir_okay=False),
               help="Behaviour assertions to hold the model to (default: the bundled "
