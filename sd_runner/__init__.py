@@ -34,6 +34,7 @@ _PUBLIC = {
     "sensitivity": ("sd_runner.api", "sensitivity"),
     "lever_ranks": ("sd_runner.api", "lever_ranks"),
     "discover": ("sd_runner.api", "discover"),
+    "optimize": ("sd_runner.api", "optimize"),
     "check": ("sd_runner.api", "check_model"),
     "diff": ("sd_runner.api", "diff"),
     "CALIBRATED": ("sd_runner.api", "CALIBRATED"),

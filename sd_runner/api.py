@@ -548,7 +548,7 @@ def optimize(problem_path: str | None = None, fit: str = CALIBRATED,
     if scheduler is not None:
         limits.check_scheduler("scheduler", scheduler)
     model = bundled_model("fast", fit)
-    path, label = input_file(problem_path, "problem", "problem_path")
+    path, _ = input_file(problem_path, "problem", "problem_path")
     problem = load_problem(path, bundled_levers(), list(model.subscripts["Cluster"]),
                            model.control("INITIAL TIME"), model.control("FINAL TIME"))
     if problem.sample == "posterior":
@@ -570,7 +570,7 @@ def optimize(problem_path: str | None = None, fit: str = CALIBRATED,
     return design_policy(model, problem, sets, reference,
                          checkpoint=Path(checkpoint) if checkpoint else None,
                          identity=identity, resume=resume, workers=workers,
-                         scheduler=scheduler, progress=progress), label
+                         scheduler=scheduler, progress=progress)
 
 
 def lever_ranks_scenarios() -> list[Scenario]:

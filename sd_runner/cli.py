@@ -317,8 +317,8 @@ def optimize(problem, out_dir, checkpoint, resume, report, workers, scheduler, f
     if report:
         output.check_writable_file(report, "--report")
     with Bars() as bars:
-        design, label = runner.optimize(problem, fit, checkpoint, resume, workers=workers,
-                                        scheduler=scheduler, progress=bars)
+        design = runner.optimize(problem, fit, checkpoint, resume, workers=workers,
+                                 scheduler=scheduler, progress=bars)
     rows = optimization.member_rows(design)
     convergence = [{k: ("" if v is None else v) for k, v in row.items()}
                    for row in design.search.convergence]
@@ -339,7 +339,8 @@ def optimize(problem, out_dir, checkpoint, resume, report, workers, scheduler, f
                                                       files["manifest.json"]), "--report")
         click.echo(f"wrote {report}", err=True)
     better = optimization.design_record(design)["better_than_reference"]
-    click.echo(f"{len(design.search.decisions)} mixes in the Pareto set of {label} "
+    named = problem or "policy_problem"
+    click.echo(f"{len(design.search.decisions)} mixes in the Pareto set of {named} "
                f"({design.runs} runs); {len(better)} at most as costly as "
                f"{design.reference_name} and at least as good in every objective", err=True)
     click.echo(f"wrote {out_dir}", err=True)

@@ -9,33 +9,19 @@ setting of the lever as a scenario's ``level`` does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.integrate import trapezoid
 
 from sd_runner.engine.ensemble import run_ensemble
 from sd_runner.engine.fast import FastModel
 from sd_runner.inputs.policy_problem import PolicyProblem
+from sd_runner.results.optimization import Evaluated
 from sd_runner.results.outcomes import FRACTIONS, TOTAL
 from sd_runner.results.uncertainty import ParameterSets
 
 #: What the budget of each kind is computed from.
 BUDGET_OUTCOME = {"per-year": "Lever Cost", "discounted": "Lever Cost",
                   "total": "Cumulative Lever Cost"}
-
-
-@dataclass(frozen=True)
-class Evaluated:
-    """A batch of candidates: ``objectives[candidate, objective]`` (robust, in the
-    objectives' units, or the share of sets that satisfy them), ``budget[candidate]`` (100
-    million USD; a year for per-year), and ``excluded[candidate]``, the parameter sets left
-    out because a run left a declared range."""
-
-    objectives: np.ndarray
-    budget: np.ndarray
-    excluded: np.ndarray
-    per_set: np.ndarray  # [candidate, set, objective]: each objective's outcome, NaN if left out
 
 
 class PolicyEvaluation:

@@ -3,34 +3,16 @@ the bundled domestic-value-chain scenario seeded and placed among the results.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from sd_runner.engine.fast import FastModel
 from sd_runner.inputs.policy_problem import PolicyProblem
 from sd_runner.inputs.scenarios import Scenario
-from sd_runner.optimize.evaluation import Evaluated, PolicyEvaluation
-from sd_runner.optimize.search import SearchResult, SearchSettings, run_search
+from sd_runner.optimize.evaluation import PolicyEvaluation
+from sd_runner.optimize.search import SearchSettings, run_search
 from sd_runner.progress import Progress, quiet
+from sd_runner.results.optimization import PolicyDesign
 from sd_runner.results.uncertainty import ParameterSets
-
-
-@dataclass(frozen=True)
-class PolicyDesign:
-    """A finished search: the problem, the Pareto set (``search``; ``budget`` of each member),
-    the reference mix (the domestic-value-chain scenario's decisions, ``reference``) evaluated
-    the same way, and the runs it took."""
-
-    problem: PolicyProblem
-    search: SearchResult
-    budget: np.ndarray
-    reference_name: str
-    reference_decisions: np.ndarray
-    reference: Evaluated
-    members: Evaluated
-    runs: int
-    sets_source: str
 
 
 def decisions_of(scenario: Scenario, problem: PolicyProblem) -> np.ndarray:
@@ -70,34 +52,3 @@ def design_policy(model: FastModel, problem: PolicyProblem, sets: ParameterSets,
     placed = evaluation.evaluate(seeded[None, :])
     return PolicyDesign(problem, found, members.budget if members else np.empty(0),
                         reference.name, seeded, placed, members, evaluation.runs, sets.source)
-
-
-def better_than_reference(design: PolicyDesign) -> list[int]:
-    """The members of the Pareto set at most as costly as the reference (by the budget's
-    measure) and at least as good in every objective, best first by the first objective."""
-    problem = design.problem
-    if design.members is None:
-        return []
-    directions = np.array([1 if problem.metric == "satisficing" else o.direction
-                           for o in problem.objectives], dtype=float)
-    own = design.search.objectives * directions
-    theirs = design.reference.objectives[0] * directions
-    cheaper = design.budget <= design.reference.budget[0] + 1e-12
-    good = (own >= theirs - 1e-12).all(axis=1) & cheaper
-    chosen = np.flatnonzero(good)
-    return sorted(chosen.tolist(), key=lambda i: -own[i, 0])
-
-
-def gain_over_reference(design: PolicyDesign, member: int, objective: int = 0) -> dict:
-    """How much ``member`` beats the reference in ``objective``, set by set (the same sets):
-    mean and the 5th and 95th percentiles of the difference, and the share of sets it is
-    ahead."""
-    mine = design.members.per_set[member, :, objective]
-    theirs = design.reference.per_set[0, :, objective]
-    kept = ~(np.isnan(mine) | np.isnan(theirs))
-    difference = (mine - theirs)[kept] * design.problem.objectives[objective].direction
-    if not difference.size:
-        return {"sets": 0}
-    low, high = np.quantile(difference, [0.05, 0.95])
-    return {"sets": int(kept.sum()), "mean": float(difference.mean()), "p05": float(low),
-            "p95": float(high), "share_ahead": float(np.mean(difference > 0))}

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from sd_runner.optimize.policy_design import PolicyDesign
 from sd_runner.reports.html_page import document, manifest_section, plotly_text, text
-from sd_runner.results.optimization import design_record, member_rows
+from sd_runner.results.optimization import PolicyDesign, design_record, member_rows
 
 
 def optimization_report(design: PolicyDesign, generated_by: str = "",

@@ -4,14 +4,89 @@ with its levers, start years, budget use and robust objectives."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sd_runner.optimize.policy_design import (
-    PolicyDesign,
-    better_than_reference,
-    gain_over_reference,
-)
+if TYPE_CHECKING:
+    from sd_runner.inputs.policy_problem import PolicyProblem
+    from sd_runner.optimize.search import SearchResult
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """A batch of candidates: ``objectives[candidate, objective]`` (robust, in the
+    objectives' units, or the share of sets that satisfy them), ``budget[candidate]`` (100
+    million USD; a year for per-year), and ``excluded[candidate]``, the parameter sets left
+    out because a run left a declared range."""
+
+    objectives: np.ndarray
+    budget: np.ndarray
+    excluded: np.ndarray
+    per_set: np.ndarray  # [candidate, set, objective]: each objective's outcome, NaN if left out
+
+
+@dataclass(frozen=True)
+class PolicyDesign:
+    """A finished search: the problem, the Pareto set (``search``; ``budget`` of each member),
+    the reference mix (the domestic-value-chain scenario's decisions, ``reference``) evaluated
+    the same way, and the runs it took."""
+
+    problem: PolicyProblem
+    search: SearchResult
+    budget: np.ndarray
+    reference_name: str
+    reference_decisions: np.ndarray
+    reference: Evaluated
+    members: Evaluated
+    runs: int
+    sets_source: str
+
+    def mixes_table(self):
+        """The Pareto set as a DataFrame, one row per mix (index ``mix``), the reference
+        scenario last: levels, start years, budget used and objectives."""
+        import pandas as pd
+
+        return pd.DataFrame(member_rows(self)).set_index("mix")
+
+    def better_mixes(self) -> list[str]:
+        """The mixes at most as costly as the reference and at least as good in every
+        objective, best first by the first objective."""
+        return [f"mix-{i + 1}" for i in better_than_reference(self)]
+
+
+def better_than_reference(design: PolicyDesign) -> list[int]:
+    """The members of the Pareto set at most as costly as the reference (by the budget's
+    measure) and at least as good in every objective, best first by the first objective."""
+    problem = design.problem
+    if design.members is None:
+        return []
+    directions = np.array([1 if problem.metric == "satisficing" else o.direction
+                           for o in problem.objectives], dtype=float)
+    own = design.search.objectives * directions
+    theirs = design.reference.objectives[0] * directions
+    cheaper = design.budget <= design.reference.budget[0] + 1e-12
+    good = (own >= theirs - 1e-12).all(axis=1) & cheaper
+    chosen = np.flatnonzero(good)
+    return sorted(chosen.tolist(), key=lambda i: -own[i, 0])
+
+
+def gain_over_reference(design: PolicyDesign, member: int, objective: int = 0) -> dict:
+    """How much ``member`` beats the reference in ``objective``, set by set (the same sets):
+    mean and the 5th and 95th percentiles of the difference, and the share of sets it is
+    ahead."""
+    mine = design.members.per_set[member, :, objective]
+    theirs = design.reference.per_set[0, :, objective]
+    kept = ~(np.isnan(mine) | np.isnan(theirs))
+    difference = (mine - theirs)[kept] * design.problem.objectives[objective].direction
+    if not difference.size:
+        return {"sets": 0}
+    low, high = np.quantile(difference, [0.05, 0.95])
+    return {"sets": int(kept.sum()), "mean": float(difference.mean()), "p05": float(low),
+            "p95": float(high), "share_ahead": float(np.mean(difference > 0))}
+
+
 
 
 def _levels_years(design: PolicyDesign, decisions: np.ndarray) -> tuple[list, list]:
