@@ -19,7 +19,7 @@ COSTS = ("Lever Cost", "Firm Lever Cost", "Government Lever Cost", "Cumulative L
 #: How each outcome is better: +1 higher, -1 lower.
 DIRECTION = {**BETTER, **{cost: -1 for cost in COSTS}}
 BUDGETS = ("per-year", "total", "discounted")
-METRICS = ("mean", "quantile", "satisficing")
+METRICS = ("mean", "quantile", "satisficing", "regret")
 ALGORITHMS = ("EpsNSGAII", "NSGAII")
 SAMPLES = ("posterior", "none")
 
@@ -73,6 +73,11 @@ class PolicyProblem:
     epsilons: tuple[float, ...]
     seed: int
     levers: tuple[LeverBounds, ...]
+
+    def objective_direction(self, objective: Objective) -> int:
+        """How the search ranks ``objective`` under the metric: a share of satisfied sets is
+        maximised, a regret minimised, anything else as its outcome is better."""
+        return {"satisficing": 1, "regret": -1}.get(self.metric, objective.direction)
 
     @property
     def decisions(self) -> int:

@@ -9,6 +9,8 @@ setting of the lever as a scenario's ``level`` does.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from scipy.integrate import trapezoid
 
@@ -28,8 +30,11 @@ class PolicyEvaluation:
     """Evaluates candidates of ``problem`` on ``model`` over ``sets`` (one row each)."""
 
     def __init__(self, model: FastModel, problem: PolicyProblem, sets: ParameterSets,
-                 workers: int | None = None, scheduler: str | None = None):
+                 workers: int | None = None, scheduler: str | None = None,
+                 references: np.ndarray | None = None):
         self.model, self.problem, self.sets = model, problem, sets
+        self.references = references  # decisions the regret metric compares with
+        self._best = None  # each objective's best reference outcome in each set
         self.workers, self.scheduler = workers, scheduler
         self.settings = [(b, s) for b in problem.levers for s in b.lever.settings]
         self.names = ([s.variable for _, s in self.settings]
@@ -83,9 +88,11 @@ class PolicyEvaluation:
             candidates, sets, len(result.times), len(self.clusters))
             for outcome in self.outputs}
         finals = [self._final(series, o) for o in self.problem.objectives]
-        objectives = np.column_stack([self._robust(values, o, wrong)
-                                      for values, o in zip(finals, self.problem.objectives,
-                                                           strict=True)])
+        if self.problem.metric == "regret" and self._best is None:
+            self._best = self._best_references()
+        objectives = np.column_stack([self._robust(values, o, wrong, i)
+                                      for i, (values, o) in enumerate(
+                                          zip(finals, self.problem.objectives, strict=True))])
         budget = self._budget(series, result.times, wrong)
         per_set = np.where(wrong[:, :, None], np.nan, np.stack(finals, axis=2))
         return Evaluated(objectives, budget, wrong.sum(axis=1), per_set)
@@ -101,12 +108,28 @@ class PolicyEvaluation:
             return last[:, :, self.clusters.index(objective.cluster)]
         return last.mean(axis=2) if objective.outcome in FRACTIONS else last.sum(axis=2)
 
-    def _robust(self, values: np.ndarray, objective, wrong: np.ndarray) -> np.ndarray:
+    def _best_references(self) -> np.ndarray:
+        """``[set, objective]``: the best outcome any reference policy reaches in each set
+        (the references are evaluated once, with the plain mean metric, for their outcomes)."""
+        if self.references is None:
+            raise ValueError("the regret metric needs reference policies")
+        plain = PolicyEvaluation(self.model, dataclasses.replace(self.problem, metric="mean"),
+                                 self.sets, self.workers, self.scheduler)
+        outcomes = plain.evaluate(self.references).per_set  # [reference, set, objective]
+        self.runs += plain.runs
+        directions = np.array([o.direction for o in self.problem.objectives], dtype=float)
+        return np.nanmax(outcomes * directions, axis=0) * directions
+
+    def _robust(self, values: np.ndarray, objective, wrong: np.ndarray,
+                index: int) -> np.ndarray:
         """The problem's robustness metric over the sets a candidate kept."""
         kept = np.where(wrong, np.nan, values)
         metric = self.problem.metric
         if metric == "mean":
             return _nan_reduce(np.nanmean, kept)
+        if metric == "regret":  # how far short of the best reference, in the worst set
+            shortfall = objective.direction * (self._best[None, :, index] - kept)
+            return _nan_reduce(np.nanmax, np.maximum(shortfall, 0.0))
         if metric == "quantile":  # the q worst: the low tail of a gain, the high of a cost
             q = self.problem.quantile if objective.direction > 0 else 1 - self.problem.quantile
             return _nan_reduce(lambda a, axis: np.nanquantile(a, q, axis=axis), kept)

@@ -34,16 +34,18 @@ def design_policy(model: FastModel, problem: PolicyProblem, sets: ParameterSets,
                   scheduler: str | None = None, progress: Progress = quiet) -> PolicyDesign:
     """Search ``problem`` over ``sets``, with ``reference`` (and all levers off) in the first
     population."""
-    evaluation = PolicyEvaluation(model, problem, sets, workers=workers, scheduler=scheduler)
     off = np.array([0.0] * len(problem.levers) + [b.first_year for b in problem.levers])
     seeded = decisions_of(reference, problem)
+    alone = [np.concatenate([np.eye(len(problem.levers))[i], off[len(problem.levers):]])
+             for i in range(len(problem.levers))]
+    evaluation = PolicyEvaluation(model, problem, sets, workers=workers, scheduler=scheduler,
+                                  references=np.array([off, *alone, seeded]))
 
     def evaluate(decisions: np.ndarray):
         found = evaluation.evaluate(decisions)
         return found.objectives, found.budget - problem.budget_limit
 
-    directions = tuple(1 if problem.metric == "satisficing" else o.direction
-                       for o in problem.objectives)
+    directions = tuple(problem.objective_direction(o) for o in problem.objectives)
     settings = SearchSettings(problem.algorithm, problem.evaluations, problem.population,
                               problem.epsilons, problem.seed, directions,
                               tuple(evaluation.bounds()), (tuple(seeded), tuple(off)))

@@ -19,7 +19,9 @@ def optimization_report(design: PolicyDesign, generated_by: str = "",
     best = record["best_against_reference"]
     title = "Policy design: the best lever mixes for a budget"
     metric = {"mean": "mean", "quantile": f"{problem.quantile:g} quantile (the worse tail)",
-              "satisficing": "share of sets meeting each threshold"}[problem.metric]
+              "satisficing": "share of sets meeting each threshold",
+              "regret": "largest regret against the best reference policy of each set"
+              }[problem.metric]
     summary = (f"{len(design.search.decisions)} mixes in the Pareto set after "
                f"{problem.evaluations} candidates ({problem.algorithm}, seed {problem.seed}), "
                f"each run over {problem.sets} parameter sets ({design.sets_source}); objectives "

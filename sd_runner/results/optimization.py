@@ -62,8 +62,8 @@ def better_than_reference(design: PolicyDesign) -> list[int]:
     problem = design.problem
     if design.members is None:
         return []
-    directions = np.array([1 if problem.metric == "satisficing" else o.direction
-                           for o in problem.objectives], dtype=float)
+    directions = np.array([problem.objective_direction(o) for o in problem.objectives],
+                          dtype=float)
     own = design.search.objectives * directions
     theirs = design.reference.objectives[0] * directions
     cheaper = design.budget <= design.reference.budget[0] + 1e-12

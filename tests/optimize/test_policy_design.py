@@ -88,3 +88,27 @@ def test_the_command_writes_mixes_that_run_as_scenarios_and_repeats_itself(probl
     margin = np.mean([run.loc[2035.0, f"Margin[{c}]"] for c in clusters])
     assert margin == pytest.approx(first["Margin (All clusters)"], rel=1e-12)
     assert record["convergence"][-1]["evaluations"] >= 60
+
+
+def test_regret_is_the_shortfall_from_the_best_reference_in_the_worst_set(problem):
+    """Over three posterior sets: each candidate's regret is, per objective, the largest over
+    the sets of how far it falls short of the best of the reference policies in that set."""
+    import dataclasses
+
+    _, loaded = problem
+    model = api.bundled_model("fast")
+    sets = api.parameter_sets(3, "posterior", 11)
+    regret = dataclasses.replace(loaded, metric="regret")
+    references = np.array([decisions_of(api.scenario(name), loaded)
+                           for name in ("baseline", "own-brand", "domestic-value-chain")])
+    evaluation = PolicyEvaluation(model, regret, sets, references=references)
+    candidates = np.vstack([references, [[0.5] * 7 + [2020.0] * 7]])
+    found = evaluation.evaluate(candidates)
+    plain = PolicyEvaluation(model, dataclasses.replace(loaded, metric="mean"), sets)
+    outcomes = plain.evaluate(candidates).per_set  # [candidate, set, objective]
+    directions = np.array([o.direction for o in loaded.objectives], dtype=float)
+    best = (outcomes[:3] * directions).max(axis=0)  # [set, objective], the references'
+    expected = np.maximum(best[None] - outcomes * directions, 0).max(axis=1)
+    assert np.allclose(found.objectives, expected, rtol=1e-12, atol=0)
+    assert (found.objectives[:3].min(axis=0) >= 0).all()
+    assert [regret.objective_direction(o) for o in regret.objectives] == [-1, -1, -1]
