@@ -119,3 +119,21 @@ def test_the_fit_report_renders_every_chart_offline(browser, tmp_path):
     _write("calibrate", "--config", str(config), "--out", str(tmp_path / "fit"))
     errors, charts, drawn = _open(browser, tmp_path / "fit" / "report.html")
     assert errors == [] and charts > 5 and drawn == charts
+
+
+def test_the_policy_design_reports_render_every_chart_offline(browser, tmp_path):
+    """optimize's page (parallel coordinates, objectives, convergence) and discover's."""
+    problem = tmp_path / "problem.toml"
+    problem.write_text('[objectives]\nlist = [{ outcome = "Margin" }, { outcome = "Cumulative '
+                       'Lever Cost" }]\n[budget]\nlimit = 600.0\n[uncertainty]\nsample = "none"'
+                       '\n[search]\nevaluations = 60\npopulation = 12\n'
+                       'epsilons = [0.0005, 50.0]\n', encoding="utf-8")
+    optimized = tmp_path / "optimize.html"
+    _write("optimize", str(problem), "--out", str(tmp_path / "mixes"), "--report",
+           str(optimized))
+    errors, charts, drawn = _open(browser, optimized)
+    assert errors == [] and charts == 3 and drawn == charts
+    discovered = tmp_path / "discover.html"
+    _write("discover", "domestic-value-chain", "--members", "200", "--report", str(discovered))
+    errors, charts, drawn = _open(browser, discovered)
+    assert errors == [] and charts >= 1 and drawn == charts
