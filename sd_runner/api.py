@@ -559,10 +559,13 @@ def optimize(problem_path: str | None = None, fit: str = CALIBRATED,
     if problem.with_assumed:
         sets = with_factors(sets, _factors("assumed_factors", fit))
     runs = problem.sets * (problem.evaluations + 2 * problem.population + 1)
-    limits.check_needs("problem_path", problem.sets * problem.population, limits.ensemble_bytes(
+    too_much = limits.shortfall(limits.ensemble_bytes(
         problem.sets * problem.population, len(model.kernel.compiled.constant_defaults),
         len(model.time_axis().times), 2 * len(model.subscripts["Cluster"]) + 2),
-        0 if scheduler else runs, 1, "give fewer sets or a smaller population")
+        0 if scheduler else runs, 1)
+    if too_much:
+        raise InputError(f"{path}: {too_much}; give fewer sets, a smaller population or "
+                         "fewer evaluations")
     if scheduler:
         check_scheduler_answers(scheduler)
     reference = scenario("domestic-value-chain", "fast", fit)

@@ -85,3 +85,13 @@ def test_the_command_refuses_a_bad_problem_in_one_line_and_writes_nothing(tmp_pa
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "problem.toml:" in result.stderr
     assert not out.exists() and not (tmp_path / "out.checkpoint").exists()
+
+
+def test_a_search_too_large_for_this_machine_is_refused_before_it_starts(tmp_path):
+    path = tmp_path / "problem.toml"
+    path.write_text(GOOD.replace("evaluations = 200", "evaluations = 10000000").replace(
+        "[search]", "[uncertainty]\nsets = 100000\n[search]"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"problem\.toml: .*; give fewer sets, a smaller "
+                                         r"population or fewer evaluations$"):
+        api.optimize(str(path), checkpoint=str(tmp_path / "checkpoint"))
+    assert not (tmp_path / "checkpoint").exists()
