@@ -64,7 +64,7 @@ class PolicyEvaluation:
         columns = []
         for b, setting in self.settings:
             at = self.problem.levers.index(b)
-            columns.append(setting.default + levels[:, at] * (setting.full - setting.default))
+            columns.append(setting.at_level(levels[:, at]))  # as a scenario's level sets it
         policy = np.column_stack(columns + [years[:, i] for i in range(years.shape[1])])
         sets = len(self.sets.values)
         rows = np.repeat(policy, sets, axis=0)
