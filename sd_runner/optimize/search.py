@@ -184,12 +184,13 @@ def _scale(population, settings: SearchSettings) -> list[list[float]]:
 
 
 def _progress_row(algorithm, front, settings: SearchSettings, scale) -> dict:
+    """One generation's convergence: epsilon progress only where there is an epsilon archive
+    (EpsNSGAII; NSGA-II has none)."""
     scale = np.asarray(scale, dtype=float)
-    row = {"evaluations": int(algorithm.nfe), "archive": len(front),
-           "epsilon_progress": int(getattr(algorithm.archive, "improvements", 0) or 0)
-           if getattr(algorithm, "archive", None) is not None else None,
-           "hypervolume": _hypervolume(front, settings, scale), "scale": scale.tolist()}
-    return row
+    archive = getattr(algorithm, "archive", None)
+    return {"evaluations": int(algorithm.nfe), "archive": len(front),
+            "epsilon_progress": None if archive is None else int(archive.improvements),
+            "hypervolume": _hypervolume(front, settings, scale), "scale": scale.tolist()}
 
 
 def _hypervolume(front, settings: SearchSettings, scale: np.ndarray) -> float:
