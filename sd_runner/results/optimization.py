@@ -87,8 +87,6 @@ def gain_over_reference(design: PolicyDesign, member: int, objective: int = 0) -
             "p95": float(high), "share_ahead": float(np.mean(difference > 0))}
 
 
-
-
 def _levels_years(design: PolicyDesign, decisions: np.ndarray) -> tuple[list, list]:
     count = len(design.problem.levers)
     return list(decisions[:count]), [float(round(y)) for y in decisions[count:]]
