@@ -89,7 +89,13 @@ class _BatchEvaluator(platypus.Evaluator):
         if not jobs:
             return jobs
         decisions = np.array([list(job.solution.variables) for job in jobs], dtype=float)
-        objectives, constraint = self.batch(decisions)
+        # The search's random stream is Python's global one (platypus draws from it): what
+        # the evaluation draws (a Dask client does) must not move it.
+        state = random.getstate()
+        try:
+            objectives, constraint = self.batch(decisions)
+        finally:
+            random.setstate(state)
         for job, row, value in zip(jobs, objectives, constraint, strict=True):
             # A candidate every set of which left a declared range is infeasible.
             bad = not np.isfinite(row).all() or not np.isfinite(value)
@@ -121,6 +127,15 @@ def run_search(settings: SearchSettings, evaluate: Evaluate, checkpoint: Path | 
     """Search until ``settings.evaluations`` candidates are evaluated; after each generation
     save a checkpoint to ``checkpoint`` (atomically). With ``resume``, continue from it: it
     must have been written for the same ``identity`` (what the caller says the problem is)."""
+    callers = random.getstate()  # given back at the end: the search's stream is its own
+    try:
+        return _search(settings, evaluate, checkpoint, identity, resume, progress)
+    finally:
+        random.setstate(callers)
+
+
+def _search(settings: SearchSettings, evaluate: Evaluate, checkpoint: Path | None,
+            identity: str, resume: bool, progress: Progress) -> SearchResult:
     if resume:
         algorithm, history = _load(checkpoint, identity)
     else:

@@ -112,3 +112,16 @@ def test_regret_is_the_shortfall_from_the_best_reference_in_the_worst_set(proble
     assert np.allclose(found.objectives, expected, rtol=1e-12, atol=0)
     assert (found.objectives[:3].min(axis=0) >= 0).all()
     assert [regret.objective_direction(o) for o in regret.objectives] == [-1, -1, -1]
+
+
+def test_a_dask_cluster_on_loopback_finds_the_same_mixes(problem, tmp_path):
+    """The search's batches run on a Dask scheduler's workers: the same archive as local."""
+    distributed = pytest.importorskip("distributed")
+    path, _ = problem
+    local = api.optimize(str(path), checkpoint=str(tmp_path / "local"))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                                  dashboard_address=None, processes=True) as cluster:
+        remote = api.optimize(str(path), checkpoint=str(tmp_path / "remote"),
+                              scheduler=cluster.scheduler_address)
+    assert np.array_equal(local.search.decisions, remote.search.decisions)
+    assert np.array_equal(local.search.objectives, remote.search.objectives)

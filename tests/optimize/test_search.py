@@ -94,3 +94,22 @@ def test_a_checkpoint_of_another_problem_or_none_is_refused(tmp_path):
     checkpoint.write_bytes(b"not a pickle")
     with pytest.raises(InputError, match="cannot be read"):
         run_search(settings(evaluations=160), schaffer, checkpoint, identity="p", resume=True)
+
+
+def test_neither_the_evaluation_nor_the_caller_shares_the_search_random_stream():
+    """An evaluation that draws from Python's random module (a Dask client does) leaves the
+    search as it was, and the caller's random state is given back."""
+    import random
+
+    plain = run_search(settings(evaluations=400), schaffer)
+
+    def drawing(decisions):
+        for _ in range(17):
+            random.random()
+        return schaffer(decisions)
+
+    random.seed(99)
+    before = random.getstate()
+    drawn = run_search(settings(evaluations=400), drawing)
+    assert random.getstate() == before
+    assert np.array_equal(plain.decisions, drawn.decisions)
