@@ -49,6 +49,17 @@ def peak_memory_mb() -> float:
                for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
+def cpu_use(machine: float | None, own: float, begun: float) -> dict:
+    """What other processes used of the CPU since ``begun`` (``machine`` and ``own`` read
+    then), and whether the timings are clean: under 5 % of the wall time; nothing where
+    ``/proc/stat`` cannot be read."""
+    if machine is None:
+        return {}
+    wall = time.perf_counter() - begun
+    other = busy_cpu_seconds() - machine - (own_cpu_seconds() - own)
+    return {"other_processes_cpu_seconds": max(other, 0.0), "timings_clean": other <= 0.05 * wall}
+
+
 def measure_discovery(quick: bool) -> dict:
     """Scenario discovery of where domestic-value-chain does not beat the baseline's mean
     margin in 2035: the runs, then PRIM with its bootstraps, then CART, each timed."""
@@ -97,11 +108,7 @@ def measure_discovery(quick: bool) -> dict:
                 "significant": list(whole.significant), "cart_agrees": whole.agrees},
         "peak_memory_mb": peak_memory_mb(),
     }
-    if machine is not None:
-        wall = time.perf_counter() - begun
-        other = busy_cpu_seconds() - machine - (own_cpu_seconds() - own)
-        figures["other_processes_cpu_seconds"] = max(other, 0.0)
-        figures["timings_clean"] = other <= 0.05 * wall
+    figures.update(cpu_use(machine, own, begun))
     return figures
 
 
@@ -149,11 +156,7 @@ def measure_optimization(quick: bool) -> dict:
                "best_against_reference": record["best_against_reference"],
                "convergence_last": record["convergence"][-1],
                "peak_memory_mb": peak_memory_mb()}
-    if machine is not None:
-        wall = time.perf_counter() - begun
-        other = busy_cpu_seconds() - machine - (own_cpu_seconds() - own)
-        figures["other_processes_cpu_seconds"] = max(other, 0.0)
-        figures["timings_clean"] = other <= 0.05 * wall
+    figures.update(cpu_use(machine, own, begun))
     return figures
 
 
