@@ -66,8 +66,10 @@ class Lanes:
         ``read(array, index)`` -> the vector of ``v``, ``x``, ``d`` or ``c`` element
         ``index``; ``read(name, None)`` -> the vector of ``t``, ``t0``, ``dt``, ``tf`` or
         ``saveper``.
-    tables : list of (numpy.ndarray, numpy.ndarray, GlobalVariable, GlobalVariable)
-        Each table's abscissae and ordinates, as numbers and as constant globals.
+    tables : list of (numpy.ndarray, numpy.ndarray, GlobalVariable, GlobalVariable,
+    GlobalVariable)
+        Each table's abscissae and ordinates, as numbers and as constant globals, and the
+        slopes of its segments as a constant global.
     """
 
     def __init__(self, builder: ir.IRBuilder, read, tables: list):
@@ -340,7 +342,7 @@ class Lanes:
 
     def interpolate(self, x: ir.Value, table: tuple, mode: int, vector: bool) -> ir.Value:
         """The lookup of ``x``, a vector or (``vector`` false) one double."""
-        abscissae, ordinates, xs_table, ys_table = table
+        abscissae, ordinates, xs_table, ys_table, slopes_table = table
         b = self.b
         ints = ir.VectorType(I64, WIDTH) if vector else I64
 
@@ -356,10 +358,8 @@ class Lanes:
         count = ir.Constant(ints, [0] * WIDTH) if vector else ir.Constant(I64, 0)
         for inner in abscissae[1:-1]:
             count = b.add(count, b.zext(b.fcmp_ordered("<=", constant(inner), x), ints))
-        x0, y0, x1, y1 = (fetch(table, shift) for table, shift in (
-            (xs_table, 0), (ys_table, 0), (xs_table, 1), (ys_table, 1)))
-        slope = b.fdiv(b.fsub(y1, y0), b.fsub(x1, x0))
-        inside = b.fadd(b.fmul(slope, b.fsub(x, x0)), y0)
+        x0, y0 = fetch(xs_table, 0), fetch(ys_table, 0)
+        inside = b.fadd(b.fmul(fetch(slopes_table, 0), b.fsub(x, x0)), y0)
         if mode == 2:
             inside = y0
         else:

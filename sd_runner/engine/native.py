@@ -16,6 +16,7 @@ values ``check_slots`` against their bounds ``low``, ``high`` and marks in ``fir
 
 from __future__ import annotations
 
+import numpy as np
 from llvmlite import ir
 
 from sd_runner.engine.lanes import DOUBLE, I64, VECTOR, WIDTH, Lanes, broadcast, splat
@@ -29,7 +30,8 @@ I32 = ir.IntType(32)
 def kernel_ir(program: Program) -> str:
     """The LLVM IR module (text) of ``program``'s kernel."""
     module = ir.Module(name="sd_runner_kernel")
-    tables = [(xs, ys, _table(module, f"T{index}x", xs), _table(module, f"T{index}y", ys))
+    tables = [(xs, ys, _table(module, f"T{index}x", xs), _table(module, f"T{index}y", ys),
+               _table(module, f"T{index}slope", _slopes(xs, ys)))
               for index, (xs, ys) in enumerate(program.tables)]
     _Kernel(module, program, tables).build()
     return str(module)
@@ -42,6 +44,15 @@ def _table(module: ir.Module, name: str, values) -> ir.GlobalVariable:
     table.global_constant = True
     table.linkage = "internal"
     return table
+
+
+def _slopes(xs, ys) -> np.ndarray:
+    """Each segment's slope, ``(y1 - y0) / (x1 - x0)``: numpy.interp's division, done once
+    here instead of at every lookup (the same IEEE operations on the same numbers, so the
+    same bits)."""
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    with np.errstate(all="ignore"):
+        return (ys[1:] - ys[:-1]) / (xs[1:] - xs[:-1])
 
 
 class _Kernel:
