@@ -1,0 +1,1 @@
+"""The lever explorer: the model compiled to JavaScript in one offline HTML page."""
