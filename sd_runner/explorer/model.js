@@ -88,11 +88,6 @@ function createModel(spec, kernel) {
     return sorted[below] + (sorted[above] - sorted[below]) * (position - below);
   }
 
-  function tomlNumber(value) {
-    const text = String(value);
-    return /^-?\d+$/.test(text) || /[.eE]/.test(text) ? text : text + ".0";
-  }
-
   return {
     spec: spec,
     levers: spec.levers,
@@ -140,9 +135,9 @@ function createModel(spec, kernel) {
         const value = chosen[lever.id];
         if (value === undefined) { continue; }
         lines.push("", `[levers.${lever.id}]`,
-                   `level = ${tomlNumber(value.level ?? 1)}`,
-                   `start_year = ${tomlNumber(value.startYear ?? lever.startYear)}`,
-                   `ramp_years = ${tomlNumber(value.rampYears ?? lever.rampYears)}`);
+                   `level = ${String(value.level ?? 1)}`,
+                   `start_year = ${String(value.startYear ?? lever.startYear)}`,
+                   `ramp_years = ${String(value.rampYears ?? lever.rampYears)}`);
       }
       return lines.join("\n") + "\n";
     },

@@ -16,8 +16,6 @@ import json
 import math
 from importlib import resources as package_files
 
-import numpy as np
-
 from sd_runner import api, resources
 from sd_runner.engine.javascript import kernel_js
 from sd_runner.errors import InputError
