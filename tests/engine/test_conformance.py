@@ -1,14 +1,17 @@
 """The fast engine against the SDXorg test models (Vensim's own outputs).
 
 Each model is either reproduced at PySD's tolerance (rtol = atol = 1e-4) or refused with an
-error that names the construct; none may give a wrong answer. The models live beside the
-project in ``../shared/conformance``; without them these tests are skipped. Compiling ~140
-kernels dominates the time, so the models are run once, on both cores, and each test reads
-its model's outcome (forked workers, each model in its own cache folder).
+error that names the construct; none may give a wrong answer. Every model the native kernel
+runs, the JavaScript back end (the lever explorer's) must run too, to the native numbers.
+The models live beside the project in ``../shared/conformance``; without them these tests are
+skipped. Compiling ~140 kernels dominates the time, so the models are run once, on both
+cores, and each test reads its model's outcome (forked workers, each model in its own cache
+folder).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -61,6 +64,38 @@ def _check(case) -> tuple[str, str]:
         return "unreadable", str(exc)
     except AssertionError as exc:
         return "wrong", str(exc)
+    return _javascript_agrees(model)
+
+
+def _javascript_agrees(model) -> tuple[str, str]:
+    """The JavaScript back end (the lever explorer's) on a model the native kernel runs: it
+    must compile it and give every value within 1e-9 of its column's largest magnitude
+    (test_javascript.py says why that scale)."""
+    import numpy as np
+
+    from sd_runner.engine import UnsupportedModelError
+    from sd_runner.engine.javascript import kernel_js
+
+    if importlib.util.find_spec("py_mini_racer") is None:
+        return "pass", ""  # mini-racer is not installed: test_javascript.py says so
+    from test_javascript import py_mini_racer, run_javascript, worst_difference
+
+    program = model.kernel.compiled.program
+    try:
+        context = py_mini_racer.MiniRacer()
+        context.eval(kernel_js(program))
+    except UnsupportedModelError as exc:
+        return "javascript refused", str(exc)
+    axis = model.time_axis()
+    slots = np.arange(program.values, dtype=np.int64)
+    consts = model.constants_vector({})
+    native = model.kernel.run(consts[None, :], axis, slots)
+    try:
+        worst = worst_difference(run_javascript(context, consts, axis, slots), native)
+    except AssertionError:
+        return "javascript wrong", "NaN or infinities in other places than the native kernel's"
+    if worst > 1e-9:
+        return "javascript wrong", f"differs by {worst:.3g} of a column's largest magnitude"
     return "pass", ""
 
 
