@@ -773,6 +773,35 @@ def check_model(fit: str = CALIBRATED, checks_path: str | None = None,
 
 
 # ---------------------------------------------------------------------- manifests
+#: Posterior sets an explorer page may carry (each redraw with bands runs them all).
+EXPLORER_MEMBERS = 1000
+
+
+def explorer_page(fit: str = CALIBRATED, members: int | None = None, seed: int = DEFAULT_SEED,
+                  manifest: str = "") -> str:
+    """The lever explorer: one self-contained HTML page in which the model, compiled to
+    JavaScript, runs in the browser as the reader moves the levers.
+
+    ``members``: posterior sets the page carries for its 5-95 % bands, 0 to 1000 (0: no
+    bands); default 200, or 0 for an uncalibrated model, which has no posterior sample.
+    ``seed`` draws them. ``manifest`` is shown at the end of the page.
+    """
+    from sd_runner.explorer.page import explorer_page as page
+    from sd_runner.explorer.spec import BAND_MEMBERS
+
+    if members is None:
+        members = 0 if fit == UNCALIBRATED else BAND_MEMBERS
+    limits.check_count("members", members, "posterior sets", minimum=0)
+    if members > EXPLORER_MEMBERS:
+        raise ArgumentError("members", members, f"give at most {EXPLORER_MEMBERS} posterior "
+                            "sets (every redraw with bands runs them all)")
+    if members and fit == UNCALIBRATED:
+        raise ArgumentError("members", members, "an uncalibrated model has no posterior "
+                            "sample; give 0 (no bands), or a fit")
+    limits.check_seed("seed", seed)
+    return page(fit, members, seed, report_provenance(fit), manifest)
+
+
 def output_manifest(invocation: dict, fit: str, engine: str, scenarios,
                     seeds: dict | None = None) -> str:
     """The manifest (JSON) of an output: model hash, parameters, scenarios, seeds, versions."""

@@ -88,10 +88,14 @@ def run(scenario, out, engine, fit_path, uncalibrated):
 @click.option("--json", "as_json", is_flag=True,
               help="Print the comparison (with --loops and --uncertainty, their results too) "
               "as one JSON object.")
+@click.option("--explorer", "explorer_file", type=click.Path(), default=None,
+              help="Also write the lever explorer here (see `sd-runner explore`), with the "
+              "same parameters; its bands' posterior sets are drawn with --seed.")
 @options.engine_option
 @options.fit_options
 def compare(scenario_names, report, out_dir, with_loops, loop_window, members, sample, seed,
-            factors_path, workers, scheduler, as_json, engine, fit_path, uncalibrated):
+            factors_path, workers, scheduler, as_json, explorer_file, engine, fit_path,
+            uncalibrated):
     """Compare scenarios with the baseline (default: every bundled scenario)."""
     from sd_runner import api as runner
     from sd_runner.outputs import files as output
@@ -99,17 +103,21 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
 
     fit = options.chosen_fit(fit_path, uncalibrated)
     options.check_workers(workers)
-    output.refuse_empty({"--out": out_dir, "--report": report})
+    output.refuse_empty({"--out": out_dir, "--report": report, "--explorer": explorer_file})
     if report:
         output.check_writable_file(report, "--report")
+    if explorer_file:
+        output.check_writable_file(explorer_file, "--explorer")
     if out_dir:
         output.check_writable_dir(out_dir, "--out")
-    output.check_separate([("--report", report, False)], folder=("--out", out_dir),
+    output.check_separate([("--report", report, False), ("--explorer", explorer_file, False)],
+                          folder=("--out", out_dir),
                           inputs={"--factors": factors_path, "--fit": fit_path,
                                   **{name: options.scenario_file(name) for name in scenario_names}})
     if factors_path and members is None:
         raise InputError("--factors needs --uncertainty N: it says what the parameter sets vary")
     options.refuse_uncalibrated_posterior(fit, members is not None and sample == "posterior")
+    page = _explorer(fit, None, seed) if explorer_file else None  # before the runs: fail early
     with Bars() as bars:
         comparison = runner.compare(list(scenario_names), progress=bars, engine=engine,
                                     fit=fit, loops=with_loops, loop_window=loop_window,
@@ -130,6 +138,8 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
         output.write_text(report, formats.comparison_html(
             comparison, runner.report_provenance(fit), manifest), "--report")
         click.echo(f"wrote {report}", err=True)
+    if explorer_file:
+        _write_explorer(explorer_file, page, "--explorer")
     if as_json:
         click.echo(formats.comparison_json(comparison))
     elif not out_dir and not report:
@@ -137,6 +147,45 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
         if comparison.loops is not None:
             click.echo("")
             click.echo(formats.dominance_summary(comparison.loops))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(), default="explorer.html", show_default=True,
+              help="The HTML file to write.")
+@click.option("--members", type=int, default=None,
+              help="Posterior sets the page carries for its 5-95 % bands, 0 (no bands) to "
+              "1000; default 200, or 0 with --uncalibrated.")
+@click.option("--seed", type=int, default=2003, show_default=True,
+              help="Seed of the posterior sets' draw.")
+@options.fit_options
+def explore(out, members, seed, fit_path, uncalibrated):
+    """Write the lever explorer: one offline HTML page in which the model, compiled to
+    JavaScript, runs in the browser as you move the levers."""
+    from sd_runner.outputs import files as output
+
+    fit = options.chosen_fit(fit_path, uncalibrated)
+    output.refuse_empty({"--out": out})
+    output.check_writable_file(out, "--out")
+    output.check_separate([("--out", out, False)], inputs={"--fit": fit_path})
+    _write_explorer(out, _explorer(fit, members, seed), "--out")
+
+
+def _explorer(fit: str, members, seed: int) -> str:
+    """The explorer page, its manifest (this command's) at its end."""
+    from sd_runner import api as runner
+
+    manifest = runner.output_manifest(options.invocation(), fit, "fast", [],
+                                      {"posterior sets": seed})
+    return runner.explorer_page(fit, members, seed, manifest)
+
+
+def _write_explorer(path: str, page: str, option: str) -> None:
+    from sd_runner.outputs import files as output
+
+    output.write_text(path, page, option)
+    size = len(page.encode("utf-8")) / 1e6
+    click.echo(f"wrote {path} ({size:.1f} MB): open it in a web browser; it runs offline",
+               err=True)
 
 
 #: Kinds of files `calibrate` writes into its folder (fitfile.fit_files and the manifest).

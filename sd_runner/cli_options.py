@@ -63,7 +63,7 @@ def parallel_options(command):
 
 
 #: Options that name where a command writes.
-OUTPUTS = {"out", "out_dir", "out_file", "report"}
+OUTPUTS = {"out", "out_dir", "out_file", "report", "explorer_file"}
 
 
 def invocation() -> dict:
