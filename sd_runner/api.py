@@ -787,7 +787,17 @@ def explorer_page(fit: str = CALIBRATED, members: int | None = None, seed: int =
     ``seed`` draws them. ``manifest`` is shown at the end of the page.
     """
     from sd_runner.explorer.page import explorer_page as page
-    from sd_runner.explorer.spec import BAND_MEMBERS
+
+    return page(explorer_script(fit, members, seed), report_provenance(fit), manifest)
+
+
+def explorer_script(fit: str = CALIBRATED, members: int | None = None,
+                    seed: int = DEFAULT_SEED) -> str:
+    """The explorer's model alone: JavaScript that defines ``sdModel`` (``run``, ``band``,
+    ``scenarioToml``; :mod:`sd_runner.explorer.spec`), ``members`` and ``seed`` as
+    :func:`explorer_page` takes them."""
+    from sd_runner.explorer.spec import BAND_MEMBERS, model_script
+    from sd_runner.inputs.scenarios import bundled_scenario_names
 
     if members is None:
         members = 0 if fit == UNCALIBRATED else BAND_MEMBERS
@@ -799,7 +809,21 @@ def explorer_page(fit: str = CALIBRATED, members: int | None = None, seed: int =
         raise ArgumentError("members", members, "an uncalibrated model has no posterior "
                             "sample; give 0 (no bands), or a fit")
     limits.check_seed("seed", seed)
-    return page(fit, members, seed, report_provenance(fit), manifest)
+    sets = None
+    if members:
+        from sd_runner.calibration.fitfile import read_sample
+        from sd_runner.uncertainty.parameter_sets import posterior_sets
+
+        folder = resources.fit_dir() if fit == CALIBRATED else fit
+        sets = posterior_sets(read_sample(folder, bundled_model("fast", fit)), members, seed)
+    scenarios = [scenario(name, "fast", fit) for name in bundled_scenario_names()]
+    return model_script(bundled_model("fast", fit), bundled_levers(), scenarios, sets,
+                        _EXPLORER_FITS.get(fit, f"the fit in {fit}"))
+
+
+#: What the explorer's header says of its parameters.
+_EXPLORER_FITS = {CALIBRATED: "the bundled calibration",
+                  UNCALIBRATED: "the .mdl's own values, uncalibrated"}
 
 
 def output_manifest(invocation: dict, fit: str, engine: str, scenarios,

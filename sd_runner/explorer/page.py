@@ -12,25 +12,20 @@ from __future__ import annotations
 import re
 from importlib import resources as package_files
 
-from sd_runner import api, resources
-from sd_runner.explorer.spec import BAND_MEMBERS, model_script
 from sd_runner.reports.html_page import document, manifest_section, text
 from sd_runner.reports.outcome_info import OUTCOMES
 
 TITLE = "Lever explorer: value-chain capture in Zhejiang's clusters"
 
 
-def explorer_page(fit: str = resources.CALIBRATED, members: int = BAND_MEMBERS,
-                  seed: int = api.DEFAULT_SEED, generated_by: str = "", manifest: str = ""
-                  ) -> str:
+def explorer_page(model_script: str, generated_by: str = "", manifest: str = "") -> str:
     """The explorer as one HTML page.
 
     Parameters
     ----------
-    fit, members, seed
-        As :func:`sd_runner.explorer.spec.model_script` takes them: the parameters the page
-        runs on, and how many posterior sets (drawn with ``seed``) it carries for its bands
-        (0: none, and no bands).
+    model_script
+        The JavaScript that defines ``sdModel``
+        (:func:`sd_runner.explorer.spec.model_script`).
     generated_by
         What the header says produced the page (version, model hash, parameters).
     manifest
@@ -41,9 +36,8 @@ def explorer_page(fit: str = resources.CALIBRATED, members: int = BAND_MEMBERS,
     str
         The HTML document; the same arguments give the same text.
     """
-    script = model_script(fit, members, seed)
     body = [_header(generated_by), _layout(), manifest_section(manifest),
-            _script(script), _script(_package_text("page.js"))]
+            _script(model_script), _script(_package_text("page.js"))]
     return document(TITLE, body, _package_text("page.css"))
 
 

@@ -16,27 +16,27 @@ import json
 import math
 from importlib import resources as package_files
 
-from sd_runner import api, resources
 from sd_runner.engine.javascript import kernel_js
 from sd_runner.errors import InputError
-from sd_runner.inputs.scenarios import bundled_scenario_names
 from sd_runner.reports.outcome_info import OUTCOMES
 from sd_runner.results.outcomes import BETTER, FRACTIONS, KEY_OUTCOMES
 
 #: The outcomes the page draws, in its order.
 SHOWN = ("Margin", "Total Profit", "Buyer Dependence", "Own Brand Share", "Value Added",
          "Cumulative Lever Cost", "Lever Cost")
-#: Posterior sets the page carries for its bands, and the seed that draws them.
+#: Posterior sets the page carries for its bands unless asked otherwise.
 BAND_MEMBERS = 200
 KERNEL = "runKernel"
 
 
-def model_script(fit: str = resources.CALIBRATED, members: int = BAND_MEMBERS,
-                 seed: int = api.DEFAULT_SEED) -> str:
-    """JavaScript that defines ``sdModel`` (see the module's text)."""
-    model = api.bundled_model("fast", fit)
-    spec = model_spec(model, fit, members, seed)
-    runtime = package_files.files("sd_runner.explorer").joinpath("model.js").read_text()
+def model_script(model, levers: dict, scenarios: list, sets=None, fit_label: str = "") -> str:
+    """JavaScript that defines ``sdModel`` (see the module's text) for ``model`` (a
+    :class:`~sd_runner.engine.FastModel` with its fit applied), its ``levers`` (id -> Lever),
+    the bundled ``scenarios`` as presets, and optionally posterior parameter ``sets``
+    (:class:`~sd_runner.results.uncertainty.ParameterSets`) for bands."""
+    spec = model_spec(model, levers, scenarios, sets, fit_label)
+    runtime = package_files.files("sd_runner.explorer").joinpath("model.js").read_text(
+        encoding="utf-8")
     return "\n".join([
         "(function (global) {",
         kernel_js(model.kernel.compiled.program, KERNEL),
@@ -47,23 +47,21 @@ def model_script(fit: str = resources.CALIBRATED, members: int = BAND_MEMBERS,
     ]) + "\n"
 
 
-def model_spec(model, fit: str, members: int = BAND_MEMBERS, seed: int = api.DEFAULT_SEED
-               ) -> dict:
+def model_spec(model, levers: dict, scenarios: list, sets=None, fit_label: str = "") -> dict:
     """The numbers the page's model runs on (see the module's text); JSON-ready."""
     compiled = model.kernel.compiled
     axis = model.time_axis()
-    base = model.constants_vector({})
     columns = model.expand_columns([o for o in KEY_OUTCOMES if o in SHOWN])
     by_column = {column: slot for slot, column in enumerate(model.slot_columns)}
-    levers = [_lever(model, lever) for lever in api.bundled_levers().values()]
+    lever_specs = [_lever(model, lever) for lever in levers.values()]
     spec = {
-        "fit": _fit_label(fit),
+        "fit": fit_label,
         "time": {"t0": axis.initial, "dt": axis.step, "tf": axis.final,
                  "saveper": axis.saveper, "nSteps": int(axis.n_steps),
                  "saveSteps": [int(s) for s in axis.save_steps[:axis.n_steps + 1]],
                  "times": [float(t) for t in axis.times]},
-        "base": _numbers(base),
-        "levers": levers,
+        "base": _numbers(model.constants_vector({})),
+        "levers": lever_specs,
         "outputs": columns,
         "outputSlots": [by_column[c] for c in columns],
         "outcomes": [{"name": name, "unit": OUTCOMES[name].unit if name in OUTCOMES else "",
@@ -71,10 +69,10 @@ def model_spec(model, fit: str, members: int = BAND_MEMBERS, seed: int = api.DEF
                       "description": OUTCOMES[name].description if name in OUTCOMES else ""}
                      for name in SHOWN],
         "clusters": list(compiled.ranges.get("Cluster", [])),
-        "presets": _presets(fit),
+        "presets": _presets(scenarios),
     }
-    if members:
-        spec["sample"] = _sample(model, fit, members, seed, levers)
+    if sets is not None:
+        spec["sample"] = _sample(model, sets, lever_specs)
     return spec
 
 
@@ -108,17 +106,16 @@ def _lever(model, lever) -> dict:
             "settings": settings}
 
 
-def _presets(fit: str) -> dict:
-    """The bundled scenarios as the page's settings objects."""
+def _presets(scenarios: list) -> dict:
+    """The scenarios as the page's settings objects (those its controls can express)."""
     presets = {}
-    for name in bundled_scenario_names():
-        scenario = api.scenario(name, "fast", fit)
+    for scenario in scenarios:
         if scenario.constants or any(
                 choice.values != {s.variable: s.at_level(choice.level)
                                   for s in choice.lever.settings}
                 for choice in scenario.levers):
             continue  # a setting set directly: not a position of the page's controls
-        presets[name] = {
+        presets[scenario.name] = {
             "title": scenario.title, "description": scenario.description,
             "levers": {choice.lever.id: {"level": choice.level,
                                          "startYear": choice.start_year,
@@ -127,18 +124,10 @@ def _presets(fit: str) -> dict:
     return presets
 
 
-def _sample(model, fit: str, members: int, seed: int, levers: list[dict]) -> dict:
-    """``members`` sets of the fit's posterior sample: the constants they set and their
-    values, drawn as ``compare --uncertainty`` draws them."""
-    from sd_runner.calibration.fitfile import read_sample
+def _sample(model, sets, levers: list[dict]) -> dict:
+    """The constants the posterior ``sets`` set, and each set's values of them."""
     from sd_runner.engine.ensemble import ParameterSpace
-    from sd_runner.uncertainty.parameter_sets import posterior_sets
 
-    folder = resources.fit_dir() if fit == resources.CALIBRATED else fit
-    if fit == resources.UNCALIBRATED:
-        raise InputError("an uncalibrated model has no posterior sample; give a fit, or ask "
-                         "for no bands")
-    sets = posterior_sets(read_sample(folder, model), members, seed)
     space = ParameterSpace(model, list(sets.names))
     indices = sorted({index for targets in space.targets for index in targets})
     pulled = {i for lever in levers for s in lever["settings"] for i in s["indices"]}
@@ -146,7 +135,7 @@ def _sample(model, fit: str, members: int, seed: int, levers: list[dict]) -> dic
         raise InputError("the posterior sample sets a constant that a lever sets; the page "
                          "cannot draw its bands")
     rows = space.constants(sets.values, model.constants_vector({}))[:, indices]
-    return {"source": sets.source, "seed": seed,
+    return {"source": sets.source, "seed": sets.seed,
             "names": list(sets.names), "indices": indices,
             "members": [_numbers(row) for row in rows]}
 
@@ -157,11 +146,3 @@ def _numbers(values) -> list[float]:
         raise InputError("the model's constants include a value that is not finite; the "
                          "page cannot carry it")
     return values
-
-
-def _fit_label(fit: str) -> str:
-    if fit == resources.CALIBRATED:
-        return "the bundled calibration"
-    if fit == resources.UNCALIBRATED:
-        return "the .mdl's own values, uncalibrated"
-    return f"the fit in {fit}"

@@ -87,14 +87,12 @@ def _redrawn(page, action):
 
 
 def _lines(page, role):
-    """Each chart's trace of ``role`` as drawn, in the model's units: {column: values}."""
+    """Each panel's trace of ``role`` as drawn, in the model's units: {column: values}."""
     return page.evaluate("""(role) => {
         const lines = {};
-        for (const div of Object.values(window.sdExplorer.charts)) {
-            for (const trace of div.data) {
-                if (trace.meta.role === role) {
-                    lines[trace.meta.column] = Array.from(trace.y, (y) => y / trace.meta.scale);
-                }
+        for (const trace of window.sdExplorer.chart().data) {
+            if (trace.meta.role === role) {
+                lines[trace.meta.column] = Array.from(trace.y, (y) => y / trace.meta.scale);
             }
         }
         return lines;
@@ -123,7 +121,10 @@ def test_the_page_draws_every_chart_offline_without_an_error(opened, page_file):
     drawn = page.evaluate("Array.from(document.querySelectorAll('.plotly-graph-div')).filter("
                           "div => div._fullLayout && div.data.length && "
                           "div.querySelector('.main-svg')).length")
-    assert errors == [] and drawn == len(CHARTED)
+    # One figure, a panel (an x and a y axis of its own) per outcome.
+    panels = page.evaluate("Object.keys(window.sdExplorer.chart()._fullLayout)"
+                           ".filter(key => /^yaxis[0-9]*$/.test(key)).length")
+    assert errors == [] and drawn == 1 and panels == len(CHARTED)
     assert page.inner_text("#fit-label") == "the bundled calibration"
     assert page.evaluate("window.sdExplorer.settings()") == {"levers": {}}
 
@@ -145,10 +146,10 @@ def test_moved_controls_give_the_numbers_of_the_downloaded_scenario(opened, page
     download.value.save_as(scenario)
     _assert_same(_lines(page, "mix"), _cli_run(str(scenario), tmp_path), "Apparel")
     _assert_same(_lines(page, "baseline"), _cli_run("baseline", tmp_path), "Apparel")
-    # The start year is marked on every chart.
-    marks = page.evaluate("Object.values(window.sdExplorer.charts).map(div => "
-                          "div.layout.shapes.map(shape => shape.x0))")
-    assert marks == [[2020]] * len(CHARTED)
+    # The start year is marked by one line through every panel.
+    marks = page.evaluate("window.sdExplorer.chart().layout.shapes.map(shape => "
+                          "[shape.x0, shape.yref, shape.y0, shape.y1])")
+    assert marks == [[2020, "paper", 0, 1]]
     assert errors == []
 
 
