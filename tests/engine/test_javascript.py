@@ -1,12 +1,5 @@
 """The JavaScript back end (the lever explorer's model) against the native kernel, run in V8
-(mini-racer, V8 from PyPI).
-
-Both back ends run the same statements in the same order, so the arithmetic is the same; the
-JavaScript engine's ``Math.exp``, ``Math.pow``, ... may round differently from the C library's
-by an ulp. The model's feedback carries such a difference along, so the comparisons allow 1e-9
-of each column's largest magnitude (a pointwise relative error means nothing where a flow
-crosses zero); measured, the bundled scenarios differ by about 3e-15 of that.
-"""
+(mini-racer, V8 from PyPI). The tolerance, and why, is javascript_runs.py's."""
 
 from __future__ import annotations
 
@@ -15,6 +8,15 @@ import math
 
 import numpy as np
 import pytest
+from javascript_runs import (
+    EXACT,
+    RUN_MIXES,
+    TOLERANCE,
+    as_numbers,
+    native_outputs,
+    random_settings,
+    worst_difference,
+)
 from test_native import BUILTINS, TABLES, run, values
 
 from sd_runner import api
@@ -27,12 +29,6 @@ from sd_runner.engine.structures import Program
 
 py_mini_racer = pytest.importorskip("py_mini_racer", reason="mini-racer is not installed: "
                                     "pip install mini-racer")
-
-TOLERANCE = 1e-9  # of each column's largest magnitude; see the module's text
-#: A JSON.stringify replacer that keeps what JSON cannot say (NaN, infinities, -0) as text,
-#: which Python's float() reads back.
-EXACT = ("(key, value) => typeof value === 'number' && (!Number.isFinite(value) "
-         "|| Object.is(value, -0)) ? String(value === 0 ? '-0' : value) : value")
 
 
 def javascript(program: Program):
@@ -52,23 +48,8 @@ def run_javascript(context, consts: np.ndarray, axis: TimeAxis, slots) -> np.nda
         f"Float64Array.from(c), {axis.initial!r}, {axis.step!r}, {axis.final!r}, "
         f"{axis.saveper!r}, {axis.n_steps}, Uint8Array.from(a.save), "
         f"Int32Array.from(a.slots)))), {EXACT}); }})({arguments})")
-    rows = np.vectorize(float)(np.array(json.loads(text), dtype=object))
+    rows = as_numbers(json.loads(text))
     return rows.reshape(len(rows), len(axis.times), len(slots))
-
-
-def worst_difference(got: np.ndarray, expected: np.ndarray) -> float:
-    """The largest difference as a fraction of its column's largest magnitude (NaN and
-    infinities must sit in the same places)."""
-    assert np.array_equal(np.isnan(got), np.isnan(expected))
-    assert np.array_equal(np.isinf(got), np.isinf(expected))
-    finite = np.isfinite(expected)
-    assert np.array_equal(got[~finite & ~np.isnan(expected)], expected[~finite
-                                                                       & ~np.isnan(expected)])
-    got, expected = np.where(finite, got, 0.0), np.where(finite, expected, 0.0)
-    scale = np.abs(expected).max(axis=tuple(range(expected.ndim - 1)))
-    difference = np.abs(got - expected).max(axis=tuple(range(expected.ndim - 1)))
-    return float(np.max(np.where(scale > 0, difference / np.where(scale > 0, scale, 1.0),
-                                 difference)))
 
 
 def test_each_builtin_computes_what_the_native_kernel_computes():
@@ -118,51 +99,21 @@ def page_model():
     return context
 
 
-def random_settings(levers: list[dict], count: int, seed: int) -> list[dict]:
-    """Lever mixes: each lever pulled with probability 0.6, at any level, start year and
-    ramp its ranges allow (not only whole years)."""
-    rng = np.random.default_rng(seed)
-    mixes = []
-    for _ in range(count):
-        chosen = {}
-        for lever in levers:
-            if rng.random() < 0.6:
-                chosen[lever["id"]] = {
-                    "level": float(rng.uniform(0.0, lever["maxLevel"])),
-                    "startYear": float(np.round(rng.uniform(lever["firstYear"],
-                                                            lever["lastYear"]), 2)),
-                    "rampYears": float(np.round(rng.uniform(0.0, 10.0), 3))}
-        mixes.append({"levers": chosen})
-    return mixes
-
-
-def test_a_thousand_random_lever_mixes_match_sd_runner_run(page_model, model, tmp_path):
+def test_every_preset_and_a_thousand_random_lever_mixes_match_sd_runner_run(page_model,
+                                                                            model, tmp_path):
     """Each mix as the page runs it, against the native kernel on the scenario file the page
     writes for it, read back by the scenario reader as `sd-runner run` reads it."""
-    from sd_runner.inputs.scenarios import load_scenario, scenario_params
-
     levers = json.loads(page_model.eval("JSON.stringify(sdModel.levers)"))
     outputs = json.loads(page_model.eval("JSON.stringify(sdModel.outputs)"))
-    mixes = random_settings(levers, 1000, seed=18)
-    axis = model.time_axis()
-    by_column = {column: slot for slot, column in enumerate(model.slot_columns)}
-    out_slots = np.array([by_column[c] for c in outputs], dtype=np.int64)
+    presets = json.loads(page_model.eval("JSON.stringify(Object.values(sdModel.presets))"))
+    assert len(presets) == len(api.bundled_levers()) + 2  # baseline, each lever, combined
+    mixes = presets + random_settings(levers, 1000, seed=18)
     worst = 0.0
     for first in range(0, len(mixes), 100):
-        batch = mixes[first:first + 100]
         answer = json.loads(page_model.eval(
-            f"JSON.stringify({json.dumps(batch)}.map((s) => {{ const r = sdModel.run(s); "
-            f"return [sdModel.scenarioToml(s, 'mix'), sdModel.outputs.map((o) => "
-            f"r.columns[o])]; }}), {EXACT})"))
-        consts = []
-        for number, (toml, _columns) in enumerate(answer):
-            path = tmp_path / f"mix-{first + number}.toml"
-            path.write_text(toml, encoding="utf-8")
-            scenario = load_scenario(path, api.bundled_levers(), model)
-            consts.append(model.constants_vector(scenario_params(scenario, model)))
-        native = model.kernel.run(np.array(consts), axis, out_slots)
-        got = np.array([np.vectorize(float)(np.array(columns, dtype=object)).T
-                        for _toml, columns in answer])
+            f"JSON.stringify(({RUN_MIXES})({json.dumps(mixes[first:first + 100])}), {EXACT})"))
+        native = native_outputs(model, [toml for toml, _ in answer], outputs, tmp_path)
+        got = np.array([as_numbers(columns).T for _toml, columns in answer])
         worst = max(worst, worst_difference(got, native))
     assert worst <= TOLERANCE
 

@@ -1,11 +1,13 @@
 """The lever explorer in a real browser (headless Debian Chromium driven by Playwright, the
 network off, as tests/reports/test_browser.py does): it draws without a console error, a user's
 moves of the controls redraw the charts with the numbers `sd-runner run` gives for the
-downloaded scenario, and a preset gives its bundled scenario's numbers. The timings are
+downloaded scenario, a preset gives its bundled scenario's numbers, and Chromium's run of every
+preset and of 1 000 random lever mixes matches the native kernel. The timings are
 printed, not asserted. Skips, saying why, only where Chromium or Playwright is missing."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -13,7 +15,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from javascript_runs import (
+    EXACT,
+    RUN_MIXES,
+    as_numbers,
+    native_outputs,
+    random_settings,
+    worst_difference,
+)
 
+from sd_runner import api
 from sd_runner.cli import cli
 
 CHROMIUM = os.environ.get("SD_RUNNER_CHROMIUM") or shutil.which("chromium") \
@@ -179,3 +190,26 @@ def test_bands_surround_the_line_and_are_off_without_a_sample(opened, page_file,
     page, errors = opened(plain)
     assert page.is_disabled("#bands") and "no posterior sample" in page.inner_text("#band-note")
     assert errors == []
+
+
+def test_every_preset_and_a_thousand_random_mixes_match_the_native_kernel_in_chromium(
+        opened, page_file, tmp_path):
+    """As tests/engine/test_javascript.py checks in V8 alone, here in the browser the page
+    is read in: each mix's scenario file, read back as `sd-runner run` reads it, gives the
+    page's outputs on the native kernel."""
+    page, errors = opened(page_file)
+    levers, outputs = page.evaluate("sdModel.levers"), page.evaluate("sdModel.outputs")
+    mixes = page.evaluate("Object.values(sdModel.presets)") + random_settings(levers, 1000,
+                                                                              seed=19)
+    model = api.bundled_model("fast")
+    worst = 0.0
+    for first in range(0, len(mixes), 250):
+        # As one JSON text (Playwright's own transfer of 900 000 numbers took 35 s).
+        answer = json.loads(page.evaluate(
+            f"(mixes) => JSON.stringify(({RUN_MIXES})(mixes), {EXACT})",
+            mixes[first:first + 250]))
+        native = native_outputs(model, [toml for toml, _ in answer], outputs, tmp_path)
+        got = np.array([as_numbers(columns).T for _toml, columns in answer])
+        worst = max(worst, worst_difference(got, native))
+    print(f"\nChromium against the native kernel, {len(mixes)} mixes: {worst:.1e}")
+    assert worst <= TOLERANCE and errors == []
