@@ -234,19 +234,23 @@ class FastModel(SDModel):
         return consts
 
     def _base_constants(self) -> np.ndarray:
-        """The ``.mdl``'s constants with :meth:`set_parameters`' values applied, made once
-        (applying a calibrated set's subscripted values took 35 ms, more than a run)."""
-        if self.__dict__.get("_base_consts") is None:
+        """The ``.mdl``'s constants with :meth:`set_parameters`' values applied, made again
+        only when the kernel or one of those values changed (applying a calibrated set's
+        subscripted values took 35 ms, more than a run). A copy made by :meth:`with_kernel`
+        shares the values, and they may be set after it is made: the cache keeps the value
+        objects it was made from, so comparing identities is exact."""
+        made = self.__dict__.get("_base_consts")
+        values = list(self._base.items())
+        if made is None or made[0] is not self.kernel or len(made[1]) != len(values) or any(
+                name != old_name or value is not old_value
+                for (name, value), (old_name, old_value) in zip(values, made[1], strict=True)):
             consts = self.kernel.compiled.constant_defaults.copy()
-            for name, value in self._base.items():
+            for name, value in values:
                 self._apply(consts, name, value)
             consts.setflags(write=False)
-            self._base_consts = consts
-        return self._base_consts
-
-    def set_parameters(self, assignments: dict[str, float]) -> None:
-        super().set_parameters(assignments)
-        self._base_consts = None  # made again from the new values when next asked
+            made = (self.kernel, values, consts)
+            self.__dict__["_base_consts"] = made
+        return made[2]
 
     def _apply(self, consts: np.ndarray, name: str, value) -> None:
         compiled = self.kernel.compiled

@@ -81,3 +81,21 @@ def test_generated_source_does_not_depend_on_the_hash_seed(tmp_path):
         digests.add(done.stdout.strip())
     assert len(digests) == 1
     assert hashlib.sha256(b"").hexdigest() not in digests
+
+
+def test_constants_follow_parameters_set_later_in_the_model_and_its_variants():
+    """The calibrated constants are made once and kept: a value set afterwards, and a copy
+    run by another kernel (loop knockouts make one) sharing the parameters, must not see a
+    stale copy."""
+    from sd_runner import api
+
+    model = api.load_model()
+    index = model.kernel.compiled.constants[("Patent Yield", ())]
+    before = model.constants_vector()[index]
+    variant = model.with_kernel(model.kernel)
+    variant.constants_vector()
+    model.set_parameters({"Patent Yield": before / 2})
+    assert model.constants_vector()[index] == variant.constants_vector()[index] == before / 2
+    assert model.constants_vector({"Patent Yield": before})[index] == before
+    assert model.constants_vector()[index] == before / 2  # a run's params change no cache
+    assert api.bundled_model().constants_vector()[index] == before
