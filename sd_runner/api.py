@@ -179,11 +179,15 @@ def compare(names: list[str], progress: Progress = quiet, engine: str = "fast",
                        f"{fit_label(fit)})")
         runs.append(run_scenario(bundled_model(engine, fit), s))
     clusters = bundled_model(engine, fit).subscripts["Cluster"]
+    from sd_runner.calibration.observed import observed_points
     from sd_runner.feedback.graph import load_loop_names
 
-    # The report describes the named loops whether or not they are scored.
-    comparison = dataclasses.replace(compare_runs(runs, clusters, KEY_OUTCOMES), named_loops=tuple(
-        load_loop_names(resources.loop_names_path())))
+    # The report describes the named loops whether or not they are scored, and draws the
+    # observations of the outcomes the calibration compares.
+    comparison = dataclasses.replace(
+        compare_runs(runs, clusters, KEY_OUTCOMES),
+        named_loops=tuple(load_loop_names(resources.loop_names_path())),
+        observed=observed_points(KEY_OUTCOMES))
     if sets is not None:
         from sd_runner.uncertainty.comparison import compare_uncertain
 

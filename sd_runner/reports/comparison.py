@@ -33,6 +33,7 @@ from sd_runner.reports.model_section import model_section
 from sd_runner.reports.outcome_info import OUTCOMES, OutcomeInfo
 from sd_runner.reports.rankings import ranking_section
 from sd_runner.reports.uncertainty import uncertainty_section
+from sd_runner.results.outcomes import BETTER
 from sd_runner.results.runs import Comparison, ScenarioRun
 
 DEFAULT_TITLE = "Value-chain capture in Zhejiang's labour-intensive clusters: scenario comparison"
@@ -79,11 +80,10 @@ def comparison_report(
         *_figures(comparison, slugs, colours),
         _tables_section(comparison, slugs),
         *_analyses(comparison, colours),
-        _settings_section(comparison, colours),
         model_section(comparison.named_loops),
         manifest_section(manifest),
     ]
-    return document(title, body)
+    return document(title, body, _SIGN_CSS)
 
 
 def _analyses(comparison: Comparison, colours: list[str]) -> list[str]:
@@ -106,13 +106,12 @@ def _header(comparison: Comparison, title: str, generated_by: str, colours: list
     rows = []
     for index, run in enumerate(comparison.runs):
         scenario = run.scenario
-        role = "reference" if index == 0 else ""
+        role = " (reference)" if index == 0 else ""
         rows.append(
             f"<tr{REFERENCE_ROW if index == 0 else ''}>"
-            f"<td>{swatch(index, colours)}<strong>{_text(scenario.name)}</strong></td>"
-            f"<td>{_text(scenario.title)}</td>"
-            f"<td>{_text(scenario.description)}</td>"
-            f"<td>{role}</td>"
+            f"<td>{swatch(index, colours)}<strong>{_text(scenario.name)}</strong>{role}</td>"
+            f'<td title="{_text(scenario.description)}">{_text(scenario.title)}</td>'
+            f"<td>{_levers_pulled(scenario)}</td>"
             f'<td class="meta">{_text(scenario.source)}</td></tr>'
         )
     parts = [
@@ -123,16 +122,31 @@ def _header(comparison: Comparison, title: str, generated_by: str, colours: list
          f"compared over {len(comparison.clusters)} cluster"
          f"{'s' if len(comparison.clusters) != 1 else ''} "
          f"({', '.join(_text(c) for c in comparison.clusters)}). Differences are taken against "
-         f"the reference scenario, <strong>{_text(reference.name)}</strong>.</p>"),
+         f"the reference scenario, <strong>{_text(reference.name)}</strong>. A lever's level is "
+         "its share of the full programme; it phases in over its ramp from its start year "
+         "(hover a title for the scenario's description).</p>"),
         "<table>",
-        ("<thead><tr><th>Scenario</th><th>Title</th><th>Description</th><th>Role</th>"
+        ("<thead><tr><th>Scenario</th><th>Title</th><th>Levers pulled</th>"
          "<th>Source</th></tr></thead>"),
         "<tbody>",
         *rows,
         "</tbody></table>",
+        _settings_details(comparison, colours),
         "</header>",
     ]
     return "\n".join(part for part in parts if part)
+
+
+def _levers_pulled(scenario) -> str:
+    """``own-brand 1 from 2016 (5-year ramp)``, one line per lever, or "none"."""
+    if not scenario.levers and not scenario.constants:
+        return "none"
+    lines = [f"{_text(c.lever.id)} {_number(c.level)} from {_number(c.start_year)} "
+             f"({_number(c.ramp_years)}-year ramp)" for c in scenario.levers]
+    if scenario.constants:
+        lines.append(f"{len(scenario.constants)} constant"
+                     f"{'s' if len(scenario.constants) != 1 else ''} set")
+    return "<br>".join(lines)
 
 
 def _contents(comparison: Comparison, slugs: list[str]) -> str:
@@ -152,7 +166,6 @@ def _contents(comparison: Comparison, slugs: list[str]) -> str:
         '<li><a href="#table">Outcomes in the table years</a></li>'
         f"{ranking}"
         f"{loops}"
-        '<li><a href="#levers">Lever settings</a></li>'
         '<li><a href="#model">The model</a></li>'
         "</ul></nav>"
     )
@@ -226,6 +239,8 @@ def _outcome_figure(
                 row=position // columns + 1,
                 col=position % columns + 1,
             )
+    _observed_points(figure, comparison, outcome, columns, value_format)
+    _lever_starts(figure, comparison)
     yaxis = {"title_text": _plotly_text(unit), "title_font_size": 11}
     if fraction:
         yaxis.update(tickformat=".1~%", hoverformat=".1%")
@@ -243,6 +258,48 @@ def _outcome_figure(
     return figure
 
 
+def _observed_points(figure: go.Figure, comparison: Comparison, outcome: str, columns: int,
+                     value_format: str) -> None:
+    """The observations the calibration compares with ``outcome``, as markers at their
+    periods' middles (their averages over the period: calibration/observed.py)."""
+    observed = comparison.observed
+    if observed is None or observed.empty:
+        return
+    shown = False
+    for position, cluster in enumerate(comparison.clusters):
+        points = observed[(observed["outcome"] == outcome) & (observed["cluster"] == cluster)]
+        if points.empty:
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=points["year"].to_numpy(dtype=float), y=points["value"].to_numpy(dtype=float),
+                mode="markers", name="observed (average over its period)",
+                legendgroup="observed", showlegend=not shown,
+                marker={"symbol": "diamond", "size": 8, "color": "#000000"},
+                customdata=[[_plotly_text(source)] for source in points["source"]],
+                hovertemplate=f"observed %{{y:{value_format}}}<br>%{{customdata[0]}}"
+                              "<extra></extra>"),
+            row=position // columns + 1, col=position % columns + 1)
+        shown = True
+
+
+def _lever_starts(figure: go.Figure, comparison: Comparison) -> None:
+    """A dotted line in every panel at each year a compared scenario's lever starts,
+    labelled in the first panel."""
+    starts: dict[float, set[str]] = {}
+    for run in comparison.runs[1:]:
+        for choice in run.scenario.levers:
+            starts.setdefault(float(choice.start_year), set()).add(choice.lever.id)
+    for year, levers in sorted(starts.items()):
+        figure.add_vline(x=year, line={"dash": "dot", "color": "#777777", "width": 1},
+                         row="all", col="all")
+        label = (f"{next(iter(levers))} starts" if len(levers) == 1
+                 else f"{len(levers)} levers start")
+        figure.add_annotation(x=year, xref="x", y=1, yref="y domain", showarrow=False,
+                              xanchor="left", yanchor="top", text=f"{label} ({year:g})",
+                              font={"size": 10, "color": "#555555"})
+
+
 def _column(run: ScenarioRun, outcome: str, cluster: str) -> pd.Series:
     column = f"{outcome}[{cluster}]"
     try:
@@ -257,6 +314,33 @@ def _column(run: ScenarioRun, outcome: str, cluster: str) -> pd.Series:
 # ---------------------------------------------------------------------------------- tables
 
 
+#: Cell colours of a difference: better or worse than the reference for an outcome that
+#: is ranked (results.outcomes.BETTER), up or down for one that is not (costs, stocks).
+_SIGN_CSS = """
+td.better { background: #dff0df; } td.worse { background: #f8dddd; }
+td.up { background: #e4ecf7; } td.down { background: #f7ebdc; }
+table.sortable th[data-sort] { cursor: pointer; }
+table.sortable th[data-sort]::after { content: " \\2195"; color: #999; }
+"""
+
+#: Sorts a table's scenario rows by the clicked column (again: the other way).
+_SORT_SCRIPT = """<script>
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("th[data-sort]").forEach(function (head) {
+    head.addEventListener("click", function () {
+      var column = Number(head.dataset.sort), body = table.querySelector("tbody.rows");
+      var down = head.dataset.order !== "down";
+      head.dataset.order = down ? "down" : "up";
+      Array.from(body.rows).sort(function (a, b) {
+        var x = Number(a.cells[column].dataset.value), y = Number(b.cells[column].dataset.value);
+        return down ? y - x : x - y;
+      }).forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+</script>"""
+
+
 def _tables_section(comparison: Comparison, slugs: list[str]) -> str:
     table = comparison.table
     reference = comparison.reference.scenario.name
@@ -264,73 +348,97 @@ def _tables_section(comparison: Comparison, slugs: list[str]) -> str:
     if table.empty:
         parts.append("<p>The comparison has no outcome table.</p></section>")
         return "\n".join(parts)
-    years = sorted({int(year) for year in table["year"]})
     cells = {
         (row.scenario, row.outcome, row.cluster, int(row.year)): (row.value, row.difference)
         for row in table.itertuples(index=False)
     }
     parts.append(
-        f"<p>Value in each year and its difference (Δ) from the reference scenario, "
-        f"<strong>{_text(reference)}</strong>. Fractions are shown as percentages, their "
-        "differences in percentage points (pp).</p>"
+        f"<p>Each scenario's difference from the reference, <strong>{_text(reference)}</strong>"
+        " (its values in the first row), in the table years where any scenario differs from "
+        "it (years before the levers start are left out). Green is better and red worse "
+        "for the outcomes scenarios are ranked by; blue is up and orange down for the others "
+        "(costs and stocks). Click a column's head to sort the scenarios by it. Fractions are "
+        "shown as percentages, their differences in percentage points (pp).</p>"
     )
     for outcome, slug in zip(comparison.outcomes, slugs, strict=True):
-        info = OUTCOMES.get(outcome)
-        fraction = bool(info and info.fraction)
-        values = [v for (_, o, _, _), (v, _) in cells.items() if o == outcome]
-        decimals = shown_decimals(values)
-        unit = f" ({_text(info.unit)})" if info and info.unit else ""
-        head_years = "".join(f'<th colspan="2">{year}</th>' for year in years)
-        sub_head = "".join("<th>value</th><th>Δ</th>" for _ in years)
-        rows = []
-        for cluster in comparison.clusters:
-            for index, run in enumerate(comparison.runs):
-                scenario = run.scenario.name
-                first = index == 0
-                cluster_cell = (
-                    f'<th rowspan="{len(comparison.runs)}">{_text(cluster)}</th>' if first else ""
-                )
-                data = []
-                for year in years:
-                    value, difference = cells.get((scenario, outcome, cluster, year),
-                                                  (math.nan, math.nan))
-                    data.append(f'<td class="num">{format_value(value, fraction, decimals)}</td>')
-                    delta = "ref." if first else format_difference(difference, fraction,
-                                                                     decimals)
-                    data.append(f'<td class="num">{delta}</td>')
-                rows.append(
-                    f"<tr{REFERENCE_ROW if first else ''}>{cluster_cell}"
-                    f"<td>{_text(scenario)}</td>{''.join(data)}</tr>"
-                )
-        parts.append(
-            f'<h3 id="table-{slug}"><a href="#outcome-{slug}">{_text(outcome)}</a>{unit}</h3>\n'
-            "<table>\n"
-            f'<thead><tr><th rowspan="2">Cluster</th><th rowspan="2">Scenario</th>{head_years}'
-            f"</tr>\n<tr>{sub_head}</tr></thead>\n"
-            f"<tbody>\n{chr(10).join(rows)}\n</tbody></table>"
-        )
+        parts.append(_outcome_table(comparison, outcome, slug, cells))
+    parts.append(_SORT_SCRIPT)
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _outcome_table(comparison: Comparison, outcome: str, slug: str, cells: dict) -> str:
+    """One outcome: the reference's values, then a row per scenario of differences, by year
+    and cluster."""
+    info = OUTCOMES.get(outcome)
+    fraction = bool(info and info.fraction)
+    better = BETTER.get(outcome, 0)
+    reference = comparison.reference.scenario.name
+    years = sorted({year for (_, o, _, year) in cells if o == outcome})
+    moving = [year for year in years
+              if any(o == outcome and y == year and s != reference and d != 0
+                     for (s, o, _, y), (_, d) in cells.items())]
+    years = moving or years[-1:]
+    values = [v for (_, o, _, _), (v, _) in cells.items() if o == outcome]
+    decimals = shown_decimals(values)
+    unit = f" ({_text(info.unit)})" if info and info.unit else ""
+    clusters = comparison.clusters
+    head_years = "".join(f'<th colspan="{len(clusters)}">{year}</th>' for year in years)
+    head_clusters = "".join(
+        f'<th data-sort="{1 + k}">{_text(cluster)}</th>'
+        for k, (_, cluster) in enumerate((y, c) for y in years for c in clusters))
+    first = "".join(
+        f'<td class="num">{format_value(cells.get((reference, outcome, c, y), (math.nan,))[0], fraction, decimals)}</td>'  # noqa: E501
+        for y in years for c in clusters)
+    rows = [f"<tr{REFERENCE_ROW}><td>{_text(reference)} (values)</td>{first}</tr>"]
+    body = []
+    for run in comparison.runs[1:]:
+        scenario = run.scenario.name
+        data = []
+        for year in years:
+            for cluster in clusters:
+                _, difference = cells.get((scenario, outcome, cluster, year),
+                                          (math.nan, math.nan))
+                data.append(f'<td class="num {_sign_class(difference, better)}" '
+                            f'data-value="{difference if math.isfinite(difference) else 0}">'
+                            f"{format_difference(difference, fraction, decimals)}</td>")
+        body.append(f"<tr><td>{_text(scenario)}</td>{''.join(data)}</tr>")
+    return (
+        f'<h3 id="table-{slug}"><a href="#outcome-{slug}">{_text(outcome)}</a>{unit}</h3>\n'
+        '<table class="sortable">\n'
+        f'<thead><tr><th rowspan="2">Scenario</th>{head_years}</tr>\n'
+        f"<tr>{head_clusters}</tr></thead>\n"
+        f"<tbody>{''.join(rows)}</tbody>\n"
+        f'<tbody class="rows">\n{chr(10).join(body)}\n</tbody></table>'
+    )
+
+
+def _sign_class(difference: float, better: int) -> str:
+    """The cell's colour class: see _SIGN_CSS; none for zero or a missing value."""
+    if not math.isfinite(difference) or difference == 0:
+        return ""
+    if better:
+        return "better" if difference * better > 0 else "worse"
+    return "up" if difference > 0 else "down"
 
 
 # -------------------------------------------------------------------------------- settings
 
 
-def _settings_section(comparison: Comparison, colours: list[str]) -> str:
-    parts = ['<section id="levers">', "<h2>Lever settings</h2>",
+def _settings_details(comparison: Comparison, colours: list[str]) -> str:
+    """Every value each scenario sets, behind a ``<details>`` under the scenario table."""
+    parts = ['<details id="levers"><summary>Lever settings: every value each scenario sets'
+             "</summary>",
              ("<p>The values each scenario sets, reached at the end of each lever's ramp; every "
               "other setting keeps the model's default (lever off).</p>")]
     for index, run in enumerate(comparison.runs):
         scenario = run.scenario
-        parts.append(
-            f"<h3>{swatch(index, colours)}{_text(scenario.name)}: {_text(scenario.title)}</h3>"
-        )
         rows = scenario.settings_rows()
         if not rows:
-            parts.append("<p>no lever (reference)</p>" if index == 0 else "<p>no lever</p>")
             continue
-        if index == 0:
-            parts.append("<p>The reference scenario.</p>")
+        parts.append(
+            f"<h4>{swatch(index, colours)}{_text(scenario.name)}: {_text(scenario.title)}</h4>"
+        )
         body = "".join(
             "<tr>"
             f"<td>{_text(row['lever'])}</td>"
@@ -347,7 +455,7 @@ def _settings_section(comparison: Comparison, colours: list[str]) -> str:
             "<th>Start year</th><th>Ramp (years)</th></tr></thead>\n"
             f"<tbody>\n{body}</tbody></table>"
         )
-    parts.append("</section>")
+    parts.append("</details>")
     return "\n".join(parts)
 
 

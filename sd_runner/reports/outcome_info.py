@@ -43,7 +43,7 @@ OUTCOMES: dict[str, OutcomeInfo] = {
         "the R&D the firms pay; bought-in brand, acquisition and channel spending excluded.",
     ),
     "Buyer Dependence": OutcomeInfo(
-        "% (100 % = wholly dependent)", True,
+        "%", True,
         "Degree to which the cluster's firms depend on their lead buyers: 0 independent, "
         "100 % wholly dependent (\"held up\").",
     ),

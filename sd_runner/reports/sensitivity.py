@@ -14,10 +14,14 @@ from sd_runner.reports.html_page import (
     text,
     unique_ids,
 )
+from sd_runner.reports.outcome_info import OUTCOMES
+from sd_runner.results.outcomes import FRACTIONS
 from sd_runner.results.sensitivity import SensitivityResult
 
 #: Second-order interactions listed per outcome.
 INTERACTIONS_SHOWN = 8
+#: Parameters labelled in a Morris scatter (the strongest by mu*; the rest on hover).
+MORRIS_LABELLED = 8
 
 
 def sensitivity_report(result: SensitivityResult, generated_by: str = "",
@@ -117,16 +121,38 @@ def _interactions(result: SensitivityResult, outcome: str) -> str:
 
 
 def _morris_scatter(result: SensitivityResult, outcome: str) -> go.Figure:
+    """mu* against sigma, in the outcome's unit (percentage points for a fraction, as the
+    comparison report shows margins); only the strongest parameters are labelled, the
+    others named on hover, so labels do not pile up near the origin."""
     table = result.indices[result.indices["outcome"] == outcome]
     wide = table.pivot_table(index="factor", columns="index", values="value", sort=False)
     conf = table[table["index"] == "mu_star"].set_index("factor")["confidence"]
+    scale, unit = _scale(outcome)
+    strongest = set(wide["mu_star"].sort_values(ascending=False, kind="stable")
+                    .head(MORRIS_LABELLED).index)
+    positions = ("top center", "bottom center", "middle right", "middle left")
+    ranked = {factor: rank for rank, factor in enumerate(
+        wide["mu_star"].sort_values(ascending=False, kind="stable").index)}
     figure = go.Figure(go.Scatter(
-        x=wide["mu_star"], y=wide["sigma"], mode="markers+text",
-        text=[plotly_text(f) for f in wide.index], textposition="top center",
-        error_x={"type": "data", "array": conf.reindex(wide.index).to_numpy()},
-        hovertemplate="%{text}<br>mu* %{x:.3g}, sigma %{y:.3g}<extra></extra>"))
-    figure.update_layout(template="plotly_white", height=480,
-                         xaxis={"title": {"text": "mu* (mean |elementary effect|)"}},
-                         yaxis={"title": {"text": "sigma (interaction or non-linearity)"}},
-                         margin={"l": 70, "r": 20, "t": 20, "b": 60})
+        x=scale * wide["mu_star"], y=scale * wide["sigma"], mode="markers+text",
+        text=[plotly_text(f) if f in strongest else "" for f in wide.index],
+        textposition=[positions[ranked[f] % len(positions)] for f in wide.index],
+        customdata=[[plotly_text(f)] for f in wide.index],
+        error_x={"type": "data", "array": scale * conf.reindex(wide.index).to_numpy()},
+        hovertemplate="%{customdata[0]}<br>mu* %{x:.3g}, sigma %{y:.3g}<extra></extra>"))
+    figure.update_layout(
+        template="plotly_white", height=480,
+        xaxis={"title": {"text": plotly_text(f"mu* (mean |elementary effect|, {unit})")}},
+        yaxis={"title": {"text": plotly_text(f"sigma (interaction or non-linearity, {unit})")}},
+        margin={"l": 70, "r": 20, "t": 20, "b": 60})
     return figure
+
+
+def _scale(outcome: str) -> tuple[float, str]:
+    """What an outcome's effects are multiplied by to be shown, and their unit: percentage
+    points for a fraction (its values shown in %), else the outcome's own unit."""
+    name = outcome.split("[", 1)[0].strip()
+    info = OUTCOMES.get(name)
+    if name in FRACTIONS:
+        return 100.0, "percentage points"
+    return 1.0, info.unit if info else "the outcome's unit"

@@ -158,16 +158,24 @@ def _effect_figure(summary: UncertainComparison, outcome: str, colours: list[str
     for c, cluster in enumerate(clusters, start=1):
         mine = table[table["cluster"] == cluster].copy()
         mine = mine.assign(order=better * mine["p50"]).sort_values("order", kind="stable")
+        # A fraction's effect is a difference of percentages: percentage points, not %.
+        scale = 100.0 if _fraction(outcome) else 1.0
         figure.add_trace(go.Scatter(
-            x=mine["p50"], y=[plotly_text(s) for s in mine["scenario"]], mode="markers",
+            x=scale * mine["p50"], y=[plotly_text(s) for s in mine["scenario"]],
+            mode="markers",
             marker={"color": [colour_of[s] for s in mine["scenario"]], "size": 9},
             error_x={"type": "data", "symmetric": False,
-                     "array": (mine["p95"] - mine["p50"]).to_numpy(),
-                     "arrayminus": (mine["p50"] - mine["p05"]).to_numpy()},
-            showlegend=False, hovertemplate=f"%{{x:{_format(outcome)}}}"), row=c, col=1)
+                     "array": scale * (mine["p95"] - mine["p50"]).to_numpy(),
+                     "arrayminus": scale * (mine["p50"] - mine["p05"]).to_numpy()},
+            showlegend=False, hovertemplate=(
+                "%{x:.2f} pp<extra></extra>" if _fraction(outcome)
+                else f"%{{x:{_format(outcome)}}}<extra></extra>")), row=c, col=1)
         figure.add_vline(x=0, line={"color": "#888", "width": 1, "dash": "dot"}, row=c, col=1)
-    figure.update_xaxes(tickformat=".1%" if _fraction(outcome) else ",.4~g")
-    figure.update_xaxes(title_text="effect", title_font_size=10, row=len(clusters), col=1)
+    info = OUTCOMES.get(outcome)
+    unit = "percentage points" if _fraction(outcome) else (info.unit if info else "")
+    figure.update_xaxes(tickformat=",.4~g", ticksuffix=" pp" if _fraction(outcome) else "")
+    figure.update_xaxes(title_text=plotly_text(f"effect against the reference ({unit})"),
+                        title_font_size=10, row=len(clusters), col=1)
     figure.update_layout(template="plotly_white", height=height + 60,
                          margin={"l": 160, "r": 20, "t": 40, "b": 40})
     return figure

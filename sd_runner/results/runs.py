@@ -74,6 +74,9 @@ class Comparison:
         Bands, probabilities and effects over many parameter sets, when asked for.
     named_loops : tuple of LoopName
         The model's named feedback loops (its loop names file), which the report describes.
+    observed : pandas.DataFrame, optional
+        Observations of the outcomes the calibration compares with the model, as points
+        (:func:`sd_runner.calibration.observed.observed_points`), drawn on the time charts.
     """
 
     runs: tuple[ScenarioRun, ...]
@@ -83,6 +86,7 @@ class Comparison:
     loops: LoopComparison | None = None
     uncertainty: UncertainComparison | None = None
     named_loops: tuple[LoopName, ...] = ()
+    observed: pd.DataFrame | None = None
 
     @property
     def reference(self) -> ScenarioRun:

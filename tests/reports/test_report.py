@@ -134,19 +134,25 @@ def _figure_data(document: str, div_id: str) -> list[dict]:
     return data
 
 
-def _table_rows(document: str, outcome_id: str) -> dict[tuple[str, str], list[str]]:
-    """Cells of an outcome table, keyed by (cluster, scenario as shown)."""
+def _table_rows(document: str, outcome_id: str) -> dict[str, list[str]]:
+    """Cells of an outcome table, keyed by the row's first cell (the scenario)."""
     start = document.index(f'id="table-{outcome_id}"')
     table = document[start:document.index("</table>", start)]
-    rows, cluster = {}, None
+    rows = {}
     for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.DOTALL):
-        header = re.search(r'<th rowspan="\d+">(.*?)</th>', row)
-        if header:
-            cluster = header.group(1)
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)
         if cells:
-            rows[(cluster, cells[0])] = cells[1:]
+            rows[cells[0]] = cells[1:]
     return rows
+
+
+def _table_head(document: str, outcome_id: str) -> tuple[list[str], list[str]]:
+    """The years and the clusters heading an outcome table's columns."""
+    start = document.index(f'id="table-{outcome_id}"')
+    head = document[start:document.index("</thead>", start)]
+    years = re.findall(r'<th colspan="\d+">(\d+)</th>', head)
+    clusters = re.findall(r'<th data-sort="\d+">(.*?)</th>', head)
+    return years, clusters
 
 
 def test_one_self_contained_document_with_plotly_once(report):
@@ -156,8 +162,9 @@ def test_one_self_contained_document_with_plotly_once(report):
     scripts = _scripts(report)
     assert not [attrs for attrs, _ in scripts if "src" in attrs]
     assert not re.search(r"<script[^>]*\bsrc\s*=", report, re.IGNORECASE)
-    # PlotlyConfig, plotly.js and one per figure: no name broke out into a script of its own.
-    assert len(scripts) == 2 + len(KEY_OUTCOMES)
+    # PlotlyConfig, plotly.js, one per figure and the tables' sorting: no name broke out
+    # into a script of its own.
+    assert len(scripts) == 2 + len(KEY_OUTCOMES) + 1
 
 
 def test_one_figure_per_outcome_with_a_line_per_scenario_and_cluster(report, comparison):
@@ -181,20 +188,39 @@ def test_colours_are_the_same_in_every_figure_and_the_reference_is_dashed(report
     assert len(set(colours.values())) == len(colours) == 4
 
 
-def test_outcome_table_shows_values_and_differences(report):
+def test_outcome_tables_show_the_years_that_move_with_differences_coloured_by_sign(
+        report, comparison):
+    # Columns: the years in which any scenario differs from the reference, each cluster
+    # under each; the first row holds the reference's values.
+    years, clusters = _table_head(report, "margin")
+    assert years == ["2013", "2025", "2035"] and clusters == list(CLUSTERS) * 3
+    # A year in which nothing differs yet (before the levers start) is left out.
+    table = comparison.table.copy()
+    table.loc[table["year"] == 2013, "difference"] = 0.0
+    quiet = comparison_report(dataclasses.replace(comparison, table=table))
+    assert _table_head(quiet, "margin") == (["2025", "2035"], list(CLUSTERS) * 2)
+    apparel_2035 = 2 * len(CLUSTERS) + CLUSTERS.index("Apparel")
     margin = _table_rows(report, "margin")
-    # Columns: 2013 value, Δ, 2025 value, Δ, 2035 value, Δ.
-    assert margin[("Apparel", "own-brand")][-2:] == ["9.3 %", "+4.2 pp"]
-    assert margin[("Apparel", "baseline")][-2:] == ["5.1 %", "ref."]
+    assert margin["own-brand"][apparel_2035] == "+4.2 pp"
+    assert margin["baseline (values)"][apparel_2035] == "5.1 %"
     exports = _table_rows(report, "export-sales")
-    assert exports[("Textile", "own-brand")][-2:] == ["412.4", "+14.3"]
+    assert exports["own-brand"][2 * len(CLUSTERS) + CLUSTERS.index("Textile")] == "+14.3"
     patents = _table_rows(report, "patent-pool-stock")
-    assert patents[("Furniture", "own-brand")][-2:] == ["1,835", "+134"]
+    assert patents["own-brand"][2 * len(CLUSTERS) + CLUSTERS.index("Furniture")] == "+134"
+    # Better (green) where the ranked outcome improves; up/down for a stock, not ranked.
+    start = report.index('id="table-margin"')
+    first = report.index("<td>own-brand</td>", start)
+    row = report[first:report.index("</tr>", first)]
+    assert 'class="num better" data-value="0.04' in row
+    start = report.index('id="table-patent-pool-stock"')
+    assert 'class="num up"' in report[start:report.index("</table>", start)]
 
 
-def test_lever_settings_are_listed(report):
-    section = report[report.index('id="levers"'):report.index('id="model"')]
-    assert "no lever (reference)" in section
+def test_lever_settings_sit_with_the_scenario_table(report):
+    header = report[:report.index("</header>")]
+    assert "<td>none</td>" in header  # the reference pulls no lever
+    assert "own-brand 1 from 2016 (5-year ramp)" in header
+    section = header[header.index('id="levers"'):]
     assert "<td>own-brand</td><td>Extra Brand Investment Intensity</td>" in section
     assert '<td class="num">0.015</td><td>Dmnl</td><td class="num">2016</td>' in section
     assert "<td>Buyer Squeeze Strength</td>" in section
