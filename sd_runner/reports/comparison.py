@@ -203,14 +203,14 @@ def _outcome_figure(
     comparison: Comparison, outcome: str, info: OutcomeInfo | None, colours: list[str]
 ) -> go.Figure:
     clusters = comparison.clusters
-    columns = 2 if len(clusters) > 1 else 1
+    columns = min(len(clusters), 4) or 1  # the four clusters side by side: one short figure
     rows = max(1, math.ceil(len(clusters) / columns))
     figure = make_subplots(
         rows=rows,
         cols=columns,
         subplot_titles=[_plotly_text(cluster) for cluster in clusters],
         shared_xaxes=True,
-        horizontal_spacing=0.09,
+        horizontal_spacing=0.06,
         vertical_spacing=0.14 if rows > 1 else 0.1,
     )
     fraction = bool(info and info.fraction)
@@ -218,7 +218,7 @@ def _outcome_figure(
     value_format = ".1%" if fraction else ",.4g"
     for index, run in enumerate(comparison.runs):
         reference = index == 0
-        name = _plotly_text(run.scenario.name) + (" (reference)" if reference else "")
+        name = _plotly_text(run.scenario.name) + (" (ref.)" if reference else "")
         for position, cluster in enumerate(clusters):
             series = _column(run, outcome, cluster)
             figure.add_trace(
@@ -249,11 +249,12 @@ def _outcome_figure(
     figure.update_xaxes(title_text="Year", row=rows)
     figure.update_layout(
         template="plotly_white",
-        height=260 * rows + 150,
-        margin={"l": 70, "r": 20, "t": 40, "b": 40},
+        height=250 * rows + 170,
+        margin={"l": 70, "r": 20, "t": 80, "b": 40},
         hovermode="x unified",
-        legend={"orientation": "h", "x": 0, "y": -0.12 if rows > 1 else -0.25,
-                "yanchor": "top"},
+        # Small enough that the nine bundled scenarios fit one row at the page's width.
+        legend={"orientation": "h", "x": 0, "y": 1.08, "yanchor": "bottom", "font": {"size": 11},
+                "itemwidth": 30},
     )
     return figure
 
@@ -290,12 +291,13 @@ def _lever_starts(figure: go.Figure, comparison: Comparison) -> None:
     for run in comparison.runs[1:]:
         for choice in run.scenario.levers:
             starts.setdefault(float(choice.start_year), set()).add(choice.lever.id)
-    for year, levers in sorted(starts.items()):
+    for number, (year, levers) in enumerate(sorted(starts.items())):
         figure.add_vline(x=year, line={"dash": "dot", "color": "#777777", "width": 1},
                          row="all", col="all")
         label = (f"{next(iter(levers))} starts" if len(levers) == 1
                  else f"{len(levers)} levers start")
-        figure.add_annotation(x=year, xref="x", y=1, yref="y domain", showarrow=False,
+        figure.add_annotation(x=year, xref="x", y=1 - 0.09 * number, yref="y domain",
+                              showarrow=False,
                               xanchor="left", yanchor="top", text=f"{label} ({year:g})",
                               font={"size": 10, "color": "#555555"})
 

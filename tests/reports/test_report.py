@@ -184,7 +184,7 @@ def test_colours_are_the_same_in_every_figure_and_the_reference_is_dashed(report
             assert colours.setdefault(trace["name"], trace["line"]["color"]) == \
                 trace["line"]["color"]
             dashed = trace["line"].get("dash") == "dash"
-            assert dashed == trace["name"].endswith("(reference)")
+            assert dashed == trace["name"].endswith("(ref.)")
     assert len(set(colours.values())) == len(colours) == 4
 
 
