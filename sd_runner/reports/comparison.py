@@ -33,7 +33,7 @@ from sd_runner.reports.model_section import model_section
 from sd_runner.reports.outcome_info import OUTCOMES, OutcomeInfo
 from sd_runner.reports.rankings import ranking_section
 from sd_runner.reports.uncertainty import uncertainty_section
-from sd_runner.results.outcomes import BETTER
+from sd_runner.results.outcomes import BETTER, HEADLINE_OUTCOMES
 from sd_runner.results.runs import Comparison, ScenarioRun
 
 DEFAULT_TITLE = "Value-chain capture in Zhejiang's labour-intensive clusters: scenario comparison"
@@ -152,7 +152,7 @@ def _levers_pulled(scenario) -> str:
 def _contents(comparison: Comparison, slugs: list[str]) -> str:
     figures = "".join(
         f'<li><a href="#outcome-{slug}">{_text(outcome)}</a></li>'
-        for outcome, slug in zip(comparison.outcomes, slugs, strict=True)
+        for outcome, slug in _split(comparison, slugs)[0]
     )
     loops = ('<li><a href="#loops">Feedback loops: which drive each cluster, and when</a></li>'
              if comparison.loops is not None else "")
@@ -175,14 +175,31 @@ def _contents(comparison: Comparison, slugs: list[str]) -> str:
 
 
 def _figures(comparison: Comparison, slugs: list[str], colours: list[str]) -> list[str]:
+    headline, more = _split(comparison, slugs)
     return [
         '<section id="figures">\n<h2>Outcomes over time</h2>',
         ("<p>One panel per cluster; the reference is the dark dashed line. Click a legend entry "
          "to hide a scenario, double-click to show it alone.</p>"),
-        *(_figure_section(comparison, outcome, slug, colours)
-          for outcome, slug in zip(comparison.outcomes, slugs, strict=True)),
+        *(_figure_section(comparison, outcome, slug, colours) for outcome, slug in headline),
+        *_more(f"{len(more)} more outcomes: {', '.join(outcome for outcome, _ in more)}",
+               [_figure_section(comparison, outcome, slug, colours) for outcome, slug in more]),
         "</section>",
     ]
+
+
+def _split(comparison: Comparison, slugs: list[str]
+           ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The outcomes and their slugs: the headline ones, then the others."""
+    pairs = list(zip(comparison.outcomes, slugs, strict=True))
+    return ([pair for pair in pairs if pair[0] in HEADLINE_OUTCOMES],
+            [pair for pair in pairs if pair[0] not in HEADLINE_OUTCOMES])
+
+
+def _more(summary: str, parts: list[str]) -> list[str]:
+    """``parts`` behind a closed ``<details>`` (nothing when there are none)."""
+    if not parts:
+        return []
+    return [f'<details class="more"><summary>{_text(summary)}</summary>', *parts, "</details>"]
 
 
 def _figure_section(comparison: Comparison, outcome: str, slug: str, colours: list[str]) -> str:
@@ -362,8 +379,10 @@ def _tables_section(comparison: Comparison, slugs: list[str]) -> str:
         "(costs and stocks). Click a column's head to sort the scenarios by it. Fractions are "
         "shown as percentages, their differences in percentage points (pp).</p>"
     )
-    for outcome, slug in zip(comparison.outcomes, slugs, strict=True):
-        parts.append(_outcome_table(comparison, outcome, slug, cells))
+    headline, more = _split(comparison, slugs)
+    parts += [_outcome_table(comparison, outcome, slug, cells) for outcome, slug in headline]
+    parts += _more(f"{len(more)} more outcomes: {', '.join(outcome for outcome, _ in more)}",
+                   [_outcome_table(comparison, outcome, slug, cells) for outcome, slug in more])
     parts.append(_SORT_SCRIPT)
     parts.append("</section>")
     return "\n".join(parts)

@@ -58,6 +58,8 @@ def model_section(named_loops: tuple[LoopName, ...]) -> str:
          "2003-2035. The policy levers are the countermeasures of Qian Fangming, "
          "<em>Countermeasures for upgrading Zhejiang's labour-intensive industrial clusters: a "
          "domestic value chain perspective</em>.</p>"),
+        (f"<details><summary>Its five sectors and {len(named)} named feedback loops"
+         "</summary>"),
         "<h3>Sectors</h3>",
         f"<dl>{sectors}</dl>",
         "<h3>Feedback loops</h3>",
@@ -65,5 +67,6 @@ def model_section(named_loops: tuple[LoopName, ...]) -> str:
          "polarity changes with the state). Each path names Vensim variables; every variable "
          "appears in the equation of the next (a stock through its flows).</p>"),
         f"<ul>{loops}</ul>",
+        "</details>",
         "</section>",
     ])

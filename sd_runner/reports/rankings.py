@@ -21,20 +21,26 @@ def ranking_section(comparison: Comparison) -> str:
     """The section's HTML (``id="rankings"``)."""
     year = comparison.year
     parts = ['<section id="rankings">', "<h2>Totals, rankings and lever cost</h2>",
-             _totals_table(comparison),
-             f"<h3>Scenarios ranked by each outcome in {year}</h3>",
-             ("<p>By the difference from the reference in each cluster and, for profit and "
-              "value added, over all clusters: 1 is the best (higher margin, profit, value "
-              "added and own-brand share; lower buyer dependence). The reference ranks too, so "
-              "a lever below it does worse than no lever. Costs are not ranked; the last table "
-              "weighs them against the gains.</p>"),
-             _ranking_table(comparison),
-             "<h3>Where the rankings disagree</h3>",
-             _disagreement_table(comparison),
              "<h3>Gains per unit of lever cost</h3>",
              _equal_cost_table(comparison),
+             "<h3>Where the rankings disagree</h3>",
+             _disagreement_table(comparison),
+             _closed("All clusters together: the sums of every outcome in money or patents",
+                     _totals_table(comparison)),
+             _closed(f"Every scenario's rank by each outcome in {year}, per cluster", "\n".join([
+                 ("<p>By the difference from the reference in each cluster and, for profit and "
+                  "value added, over all clusters: 1 is the best (higher margin, profit, value "
+                  "added and own-brand share; lower buyer dependence). The reference ranks "
+                  "too, so a lever below it does worse than no lever. Costs are not ranked; "
+                  "the gains per unit of cost weigh them.</p>"),
+                 _ranking_table(comparison)])),
              "</section>"]
     return "\n".join(parts)
+
+
+def _closed(summary: str, body: str) -> str:
+    """``body`` behind a closed ``<details>``: the evidence, one click away."""
+    return f"<details><summary>{text(summary)}</summary>\n{body}\n</details>"
 
 
 def _totals_table(comparison: Comparison) -> str:
@@ -64,7 +70,7 @@ def _totals_table(comparison: Comparison) -> str:
                 data.append(f'<td class="num">{delta}</td>')
             rows.append(f"<tr{REFERENCE_ROW if first else ''}>{label}<td>{text(name)}</td>"
                         f"{''.join(data)}</tr>")
-    return ("<h3>All clusters together</h3>\n<p>Sums over the clusters of the outcomes in 100 "
+    return ("<p>Sums over the clusters of the outcomes in 100 "
             "million USD or patents (fractions such as the margin are not summed).</p>\n"
             f'<table><thead><tr><th rowspan="2">Outcome</th><th rowspan="2">Scenario</th>{head}'
             f"</tr><tr>{sub}</tr></thead><tbody>\n{chr(10).join(rows)}\n</tbody></table>")
@@ -102,24 +108,31 @@ def _disagreement_table(comparison: Comparison) -> str:
         f'<td>{text(r.best_outcome)}</td><td class="num">{r.best_rank}</td>'
         f'<td>{text(r.worst_outcome)}</td><td class="num">{r.worst_rank}</td></tr>\n'
         for r in table.itertuples())
-    return ("<p>Each scenario's best and worst rank among the outcomes, where they differ, the "
-            f"largest gap first (of {int(table['ranked'].iloc[0])} scenarios). "
-            f"{text(table['statement'].iloc[0])}.</p>"
-            "<table><thead><tr><th>Scenario</th><th>Cluster</th><th>Best by</th><th>Rank</th>"
-            "<th>Worst by</th><th>Rank</th></tr></thead>"
-            f"<tbody>\n{rows}</tbody></table>")
+    return (f"<p>{text(table['statement'].iloc[0])}: the largest gap between a scenario's best "
+            f"and worst rank among the outcomes (of {int(table['ranked'].iloc[0])} "
+            "scenarios).</p>"
+            + _closed(f"All {len(table)} scenarios and clusters whose ranks differ by outcome",
+                      "<table><thead><tr><th>Scenario</th><th>Cluster</th><th>Best by</th>"
+                      "<th>Rank</th><th>Worst by</th><th>Rank</th></tr></thead>"
+                      f"<tbody>\n{rows}</tbody></table>"))
+
+
+_COST_HEAD = ("<table><thead><tr><th>Cluster</th><th>Scenario</th><th>Added lever cost</th>"
+              "<th>Δ profit</th><th>Δ value added</th><th>Δ profit per cost</th>"
+              "<th>Δ value added per cost</th></tr></thead>")
 
 
 def _equal_cost_table(comparison: Comparison) -> str:
+    """All clusters together in sight, each cluster's rows behind a ``<details>``."""
     table = comparison.equal_cost()
     if table.empty:
         return "<p>The comparison lacks Total Profit, Value Added or Cumulative Lever Cost.</p>"
-    rows = []
+    rows: dict[bool, list[str]] = {True: [], False: []}
     scenarios = list(dict.fromkeys(table["scenario"]))
     for cluster, group in table.groupby("cluster", sort=False):
         for index, r in enumerate(group.itertuples()):
             label = f'<th rowspan="{len(scenarios)}">{text(cluster)}</th>' if index == 0 else ""
-            rows.append(
+            rows[cluster == TOTAL].append(
                 f"<tr>{label}<td>{text(r.scenario)}</td>"
                 f'<td class="num">{format_value(r.added_lever_cost, False, 1)}</td>'
                 f'<td class="num">{format_difference(r.cumulative_profit_change, False, 1)}</td>'
@@ -134,7 +147,6 @@ def _equal_cost_table(comparison: Comparison) -> str:
             "100 million USD) and the change in profit and value added (100 million USD), then "
             "the change per 100 million USD of added cost. A scenario that adds no cost shows "
             "n/a: there is nothing to divide by.</p>"
-            "<table><thead><tr><th>Cluster</th><th>Scenario</th><th>Added lever cost</th>"
-            "<th>Δ profit</th><th>Δ value added</th><th>Δ profit per cost</th>"
-            "<th>Δ value added per cost</th></tr></thead>"
-            f"<tbody>\n{chr(10).join(rows)}\n</tbody></table>")
+            f"{_COST_HEAD}<tbody>\n{chr(10).join(rows[True])}\n</tbody></table>"
+            + _closed("The same per cluster",
+                      f"{_COST_HEAD}<tbody>\n{chr(10).join(rows[False])}\n</tbody></table>"))

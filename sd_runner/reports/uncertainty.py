@@ -50,7 +50,7 @@ def uncertainty_section(summary: UncertainComparison, colours: list[str]) -> str
         ranked = outcome in BETTER
         parts.append(f"<h3>{text(outcome)}: effect of each scenario in {EFFECT_YEAR:g}"
                      f"{', ranked' if ranked else ''}</h3>")
-        order = ("the best at the top" if ranked
+        order = ("the best on average over the clusters at the top" if ranked
                  else "a cost, not ranked: ordered from the least added to the most")
         parts.append('<p class="caption">Median effect (scenario minus reference, member by '
                      f"member) with its 5-95 % interval; {order}.</p>")
@@ -100,11 +100,11 @@ def _probability_table(summary: UncertainComparison) -> str:
 
 def _band_figure(summary: UncertainComparison, outcome: str, colours: list[str]) -> go.Figure:
     clusters = summary.clusters
-    columns = 2 if len(clusters) > 1 else 1
+    columns = min(len(clusters), 4) or 1  # the clusters side by side, as the main figures
     rows = max(1, math.ceil(len(clusters) / columns))
     figure = make_subplots(rows=rows, cols=columns, shared_xaxes=True,
                            subplot_titles=[plotly_text(c) for c in clusters],
-                           horizontal_spacing=0.09, vertical_spacing=0.14)
+                           horizontal_spacing=0.06, vertical_spacing=0.14)
     o = summary.outcomes.index(outcome)
     x = summary.times.astype(float)
     for index, scenario in enumerate(summary.scenarios):
@@ -130,9 +130,10 @@ def _band_figure(summary: UncertainComparison, outcome: str, colours: list[str])
                         title_text=plotly_text(info.unit) if info else "",
                         title_font_size=11)
     figure.update_xaxes(showticklabels=True)
-    figure.update_layout(template="plotly_white", height=260 * rows + 150,
-                         margin={"l": 60, "r": 20, "t": 40, "b": 40}, hovermode="x unified",
-                         legend={"orientation": "h", "x": 0, "y": -0.12, "yanchor": "top"})
+    figure.update_layout(template="plotly_white", height=250 * rows + 150,
+                         margin={"l": 60, "r": 20, "t": 80, "b": 40}, hovermode="x unified",
+                         legend={"orientation": "h", "x": 0, "y": 1.08, "yanchor": "bottom",
+                                 "font": {"size": 11}})
     return figure
 
 
@@ -147,37 +148,37 @@ def _effect_figure(summary: UncertainComparison, outcome: str, colours: list[str
     table = summary.effect_table()
     table = table[table["outcome"] == outcome]
     clusters = summary.clusters
-    # One panel per cluster, stacked: each ranks the scenarios in its own order.
-    panel = 50 + 26 * len(summary.scenarios)  # pixels per cluster's panel
-    height = 80 + len(clusters) * panel
-    figure = make_subplots(rows=len(clusters), cols=1,
+    # One panel per cluster, side by side, the scenarios in one order in all: by their mean
+    # median effect over the clusters, the best (or, for a cost, the cheapest) at the top.
+    order = (table[table["cluster"].isin(clusters)].groupby("scenario", sort=False)["p50"]
+             .mean().mul(-BETTER.get(outcome, -1)).sort_values(kind="stable"))
+    height = 90 + 26 * len(order)
+    figure = make_subplots(rows=1, cols=len(clusters), shared_yaxes=True,
                            subplot_titles=[plotly_text(c) for c in clusters],
-                           vertical_spacing=min(0.3, 60 / height))
+                           horizontal_spacing=0.035)
     colour_of = {s.name: colours[i] for i, s in enumerate(summary.scenarios)}
-    better = BETTER.get(outcome, -1)  # a cost: the least added at the top
+    # A fraction's effect is a difference of percentages: percentage points, not %.
+    scale = 100.0 if _fraction(outcome) else 1.0
+    names = [plotly_text(s) for s in order.index]
     for c, cluster in enumerate(clusters, start=1):
-        mine = table[table["cluster"] == cluster].copy()
-        mine = mine.assign(order=better * mine["p50"]).sort_values("order", kind="stable")
-        # A fraction's effect is a difference of percentages: percentage points, not %.
-        scale = 100.0 if _fraction(outcome) else 1.0
+        mine = table[table["cluster"] == cluster].set_index("scenario").loc[order.index]
         figure.add_trace(go.Scatter(
-            x=scale * mine["p50"], y=[plotly_text(s) for s in mine["scenario"]],
-            mode="markers",
-            marker={"color": [colour_of[s] for s in mine["scenario"]], "size": 9},
+            x=scale * mine["p50"], y=names, mode="markers",
+            marker={"color": [colour_of[s] for s in mine.index], "size": 9},
             error_x={"type": "data", "symmetric": False,
                      "array": scale * (mine["p95"] - mine["p50"]).to_numpy(),
                      "arrayminus": scale * (mine["p50"] - mine["p05"]).to_numpy()},
             showlegend=False, hovertemplate=(
-                "%{x:.2f} pp<extra></extra>" if _fraction(outcome)
-                else f"%{{x:{_format(outcome)}}}<extra></extra>")), row=c, col=1)
-        figure.add_vline(x=0, line={"color": "#888", "width": 1, "dash": "dot"}, row=c, col=1)
+                "%{x:.2f} pp<extra>%{y}</extra>" if _fraction(outcome)
+                else f"%{{x:{_format(outcome)}}}<extra>%{{y}}</extra>")), row=1, col=c)
+        figure.add_vline(x=0, line={"color": "#888", "width": 1, "dash": "dot"}, row=1, col=c)
+    figure.update_yaxes(autorange="reversed")  # the first in the order at the top
     info = OUTCOMES.get(outcome)
     unit = "percentage points" if _fraction(outcome) else (info.unit if info else "")
     figure.update_xaxes(tickformat=",.4~g", ticksuffix=" pp" if _fraction(outcome) else "")
-    figure.update_xaxes(title_text=plotly_text(f"effect against the reference ({unit})"),
-                        title_font_size=10, row=len(clusters), col=1)
+    figure.update_xaxes(title_text=plotly_text(f"effect ({unit})"), title_font_size=10)
     figure.update_layout(template="plotly_white", height=height + 60,
-                         margin={"l": 160, "r": 20, "t": 40, "b": 40})
+                         margin={"l": 160, "r": 20, "t": 40, "b": 50})
     return figure
 
 

@@ -18,6 +18,11 @@ KEY_OUTCOMES = (
     "Cumulative Lever Cost",
 )
 
+#: The outcomes a report shows first; the other key outcomes (the capability stocks, asset
+#: specificity and the lever costs by payer) are there too, one click further.
+HEADLINE_OUTCOMES = ("Margin", "Total Profit", "Value Added", "Buyer Dependence",
+                     "Own Brand Share", "Export Sales", "Cumulative Lever Cost")
+
 #: Key outcomes that are fractions of a cluster (Dmnl): their sum over clusters means nothing.
 FRACTIONS = ("Margin", "Buyer Dependence", "Asset Specificity", "Own Brand Share")
 

@@ -162,9 +162,9 @@ def test_one_self_contained_document_with_plotly_once(report):
     scripts = _scripts(report)
     assert not [attrs for attrs, _ in scripts if "src" in attrs]
     assert not re.search(r"<script[^>]*\bsrc\s*=", report, re.IGNORECASE)
-    # PlotlyConfig, plotly.js, one per figure and the tables' sorting: no name broke out
-    # into a script of its own.
-    assert len(scripts) == 2 + len(KEY_OUTCOMES) + 1
+    # PlotlyConfig, plotly.js, one per figure, the tables' sorting and the resizing of charts
+    # in a <details> when it opens: no name broke out into a script of its own.
+    assert len(scripts) == 2 + len(KEY_OUTCOMES) + 2
 
 
 def test_one_figure_per_outcome_with_a_line_per_scenario_and_cluster(report, comparison):
@@ -269,3 +269,44 @@ def test_the_model_section_describes_every_named_loop(report):
         assert f"{entry.code} {html.escape(entry.name)}" in section
         assert loop_id(entry.variables) in section
         assert " → ".join(html.escape(v) for v in entry.variables) in section
+
+
+def _closed_details(document: str) -> list[str]:
+    """The text of every closed ``<details>`` (none is nested)."""
+    return re.findall(r"<details(?![^>]*\bopen)[^>]*>(.*?)</details>", document, re.DOTALL)
+
+
+def test_headline_outcomes_come_first_and_the_others_are_one_click_away(report, comparison):
+    """Figures and tables of HEADLINE_OUTCOMES are in sight; every other key outcome's figure
+    and table sit in a closed <details>, and the contents list only those in sight."""
+    from sd_runner.reports.html_page import slug
+    from sd_runner.results.outcomes import HEADLINE_OUTCOMES
+
+    hidden = "".join(_closed_details(report))
+    nav = report[report.index("<nav>"):report.index("</nav>")]
+    others = [o for o in comparison.outcomes if o not in HEADLINE_OUTCOMES]
+    assert others and set(HEADLINE_OUTCOMES) <= set(comparison.outcomes)
+    for outcome in comparison.outcomes:
+        for element in (f'id="fig-{slug(outcome)}"', f'id="table-{slug(outcome)}"'):
+            assert element in report
+            assert (element in hidden) == (outcome in others), (outcome, element)
+        assert (f'href="#outcome-{slug(outcome)}"' in nav) == (outcome in HEADLINE_OUTCOMES)
+    figures = report[report.index('<section id="figures">'):report.index('<section id="table">')]
+    assert figures.index(f'id="fig-{slug(others[0])}"') > max(
+        figures.index(f'id="fig-{slug(o)}"') for o in HEADLINE_OUTCOMES)
+
+
+def test_rankings_show_all_clusters_and_keep_the_rest_behind_details(report):
+    section = report[report.index('<section id="rankings">'):]
+    section = section[:section.index("</section>")]
+    hidden = "".join(_closed_details(section))
+    shown = re.sub(r"<details.*?</details>", "", section, flags=re.DOTALL)
+    assert "All clusters" in shown and "Apparel" not in shown
+    assert "Apparel" in hidden  # the per-cluster gains and ranks
+    assert "rank by each outcome in 2035, per cluster" in section
+
+
+def test_the_model_description_is_behind_details(report):
+    section = report[report.index('<section id="model">'):]
+    section = section[:section.index("</section>")]
+    assert "<h3>Sectors</h3>" in "".join(_closed_details(section))
