@@ -57,20 +57,6 @@ def unique_ids(ids: list[str]) -> list[str]:
     return unique
 
 
-#: A chart drawn inside a closed ``<details>`` has no width to fit: plotly gives it its
-#: default size. Fit every chart of a ``<details>`` when it opens (toggle does not bubble:
-#: listen while capturing).
-_RESIZE_ON_OPEN = """<script>
-document.addEventListener("toggle", function (event) {
-  var box = event.target;
-  if (box.tagName !== "DETAILS" || !box.open || !window.Plotly) { return; }
-  box.querySelectorAll(".plotly-graph-div").forEach(function (div) {
-    window.Plotly.Plots.resize(div);
-  });
-}, true);
-</script>"""
-
-
 def document(title: str, body: list[str], extra_css: str = "") -> str:
     """A whole self-contained page: the shared style sheet (plus ``extra_css``) and plotly.js
     inline, so it works offline. ``title`` is escaped; ``body`` is HTML."""
@@ -88,7 +74,6 @@ def document(title: str, body: list[str], extra_css: str = "") -> str:
         "</head>",
         "<body>",
         *body,
-        _RESIZE_ON_OPEN,
         "</body>",
         "</html>",
         "",

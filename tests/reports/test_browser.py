@@ -61,11 +61,22 @@ def _write(*args):
     assert result.exit_code == 0, result.output
 
 
-def test_the_comparison_report_renders_every_chart_offline(browser, tmp_path):
-    report = tmp_path / "comparison.html"
+#: Height in CSS pixels, at 1280 x 720, of the comparison report below as the report code
+#: wrote it before the report was reorganised (answer first, evidence behind <details>):
+#: measured in this Chromium with ``document.documentElement.scrollHeight``.
+EARLIER_HEIGHT = 46_319
+
+
+@pytest.fixture(scope="module")
+def comparison_report(tmp_path_factory):
+    report = tmp_path_factory.mktemp("comparison") / "comparison.html"
     _write("compare", "own-brand", "domestic-value-chain", "--loops", "--uncertainty", "20",
            "--report", str(report))
-    errors, charts, drawn = _open(browser, report)
+    return report
+
+
+def test_the_comparison_report_renders_every_chart_offline(browser, comparison_report):
+    errors, charts, drawn = _open(browser, comparison_report)
     assert errors == []
     # One chart per key outcome, 5 loop figures (4 clusters and the province), and for each
     # outcome the uncertainty section shows, its bands and its ranking of effects.
@@ -73,6 +84,37 @@ def test_the_comparison_report_renders_every_chart_offline(browser, tmp_path):
     from sd_runner.results.outcomes import KEY_OUTCOMES
 
     assert charts == len(KEY_OUTCOMES) + 5 + 2 * len(SHOWN) and drawn == charts
+
+
+def test_the_comparison_report_is_at_most_half_as_tall_as_before(browser, comparison_report):
+    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.goto(comparison_report.as_uri())
+    page.wait_for_load_state("load")
+    height = page.evaluate("document.documentElement.scrollHeight")
+    context.close()
+    print(f"\ncomparison report: {height} px tall, {EARLIER_HEIGHT} px before")
+    assert height <= EARLIER_HEIGHT / 2
+
+
+def test_a_chart_in_closed_details_fits_the_page_when_opened(browser, comparison_report):
+    """A chart drawn in a closed <details> has no width to fit; opening the <details> must
+    fit it to the section's width, as the charts in sight are (plotly's responsive charts
+    watch their own size)."""
+    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.goto(comparison_report.as_uri())
+    page.wait_for_load_state("load")
+    page.wait_for_function("document.querySelector('#figures details .plotly-graph-div')"
+                           "._fullLayout !== undefined")
+    shown = page.evaluate("document.querySelector("
+                          "'#figures > div > .plotly-graph-div').getBoundingClientRect().width")
+    page.click("#figures details > summary")
+    page.wait_for_timeout(500)
+    widths = page.evaluate("Array.from(document.querySelectorAll('#figures details "
+                           ".plotly-graph-div')).map(div => div._fullLayout.width)")
+    context.close()
+    assert widths and all(abs(width - shown) <= 2 for width in widths), (widths, shown)
 
 
 def test_the_sensitivity_report_renders_every_chart_offline(browser, tmp_path):

@@ -162,9 +162,9 @@ def test_one_self_contained_document_with_plotly_once(report):
     scripts = _scripts(report)
     assert not [attrs for attrs, _ in scripts if "src" in attrs]
     assert not re.search(r"<script[^>]*\bsrc\s*=", report, re.IGNORECASE)
-    # PlotlyConfig, plotly.js, one per figure, the tables' sorting and the resizing of charts
-    # in a <details> when it opens: no name broke out into a script of its own.
-    assert len(scripts) == 2 + len(KEY_OUTCOMES) + 2
+    # PlotlyConfig, plotly.js, one per figure and the tables' sorting: no name broke out
+    # into a script of its own.
+    assert len(scripts) == 2 + len(KEY_OUTCOMES) + 1
 
 
 def test_one_figure_per_outcome_with_a_line_per_scenario_and_cluster(report, comparison):
