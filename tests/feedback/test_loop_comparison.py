@@ -112,8 +112,12 @@ def test_compare_loops_writes_csvs_report_and_json(tmp_path):
     assert sum(len(s["times"]) for s in loops["relative_scores"]) == len(scores)
     html = report.read_text(encoding="utf-8")
     assert '<section id="loops">' in html and 'href="#loops"' in html
-    for cluster in ("textile", "apparel", "footwear", "furniture", "province-wide"):
+    assert 'id="fig-loop-dominance"' in html
+    for cluster in ("textile", "apparel", "footwear", "furniture"):
         assert f'id="fig-loops-{cluster}"' in html
+    # No province-wide loop acts without the platform lever: said in a line, not drawn.
+    assert 'id="fig-loops-province-wide"' not in html
+    assert "<strong>Province-wide</strong>: no loop reaches" in html
     assert "R1 capture" in html and "stackgroup" in html
 
 

@@ -67,23 +67,44 @@ def _write(*args):
 EARLIER_HEIGHT = 46_319
 
 
+#: Height in CSS pixels, at 1280 x 720, the loop section may take: its timeline in sight, the
+#: rest behind closed <details> (it took 12 465 px when it showed every list and chart).
+LOOP_SECTION_HEIGHT = 3_000
+
+
 @pytest.fixture(scope="module")
 def comparison_report(tmp_path_factory):
-    report = tmp_path_factory.mktemp("comparison") / "comparison.html"
+    """The report, beside the CSVs of its comparison (``--out``) that the tests count from."""
+    folder = tmp_path_factory.mktemp("comparison")
+    report = folder / "comparison.html"
     _write("compare", "own-brand", "domestic-value-chain", "--loops", "--uncertainty", "20",
-           "--report", str(report))
+           "--out", str(folder / "out"), "--report", str(report))
     return report
+
+
+def _loop_charts(report) -> int:
+    """The loop section's charts: the dominance timeline, and a chart of relative scores for
+    each cluster whose loops act both ways (where all act one way, their scores always sum
+    to +-100 %: the section says so in a line instead)."""
+    import pandas as pd
+
+    scores = pd.read_csv(report.parent / "out" / "loop_scores.csv", keep_default_na=False)
+    signs = scores.groupby("cluster")["relative"].agg(["min", "max"])
+    return 1 + int(((signs["min"] < 0) & (signs["max"] > 0)).sum())
 
 
 def test_the_comparison_report_renders_every_chart_offline(browser, comparison_report):
     errors, charts, drawn = _open(browser, comparison_report)
     assert errors == []
-    # One chart per key outcome, 5 loop figures (4 clusters and the province), and for each
-    # outcome the uncertainty section shows, its bands and its ranking of effects.
+    # One chart per key outcome, the loop section's charts, and for each outcome the
+    # uncertainty section shows, its bands and its ranking of effects.
     from sd_runner.reports.uncertainty import SHOWN
     from sd_runner.results.outcomes import KEY_OUTCOMES
 
-    assert charts == len(KEY_OUTCOMES) + 5 + 2 * len(SHOWN) and drawn == charts
+    # Here 5: the timeline and the 4 clusters (all the province's loops balance).
+    loop_charts = _loop_charts(comparison_report)
+    assert loop_charts > 1
+    assert charts == len(KEY_OUTCOMES) + loop_charts + 2 * len(SHOWN) and drawn == charts
 
 
 def test_the_comparison_report_is_at_most_half_as_tall_as_before(browser, comparison_report):
@@ -92,9 +113,12 @@ def test_the_comparison_report_is_at_most_half_as_tall_as_before(browser, compar
     page.goto(comparison_report.as_uri())
     page.wait_for_load_state("load")
     height = page.evaluate("document.documentElement.scrollHeight")
+    loops = page.evaluate("document.getElementById('loops').getBoundingClientRect().height")
     context.close()
-    print(f"\ncomparison report: {height} px tall, {EARLIER_HEIGHT} px before")
+    print(f"\ncomparison report: {height} px tall, {EARLIER_HEIGHT} px before; "
+          f"its loop section {loops:.0f} px")
     assert height <= EARLIER_HEIGHT / 2
+    assert loops <= LOOP_SECTION_HEIGHT
 
 
 def test_a_chart_in_closed_details_fits_the_page_when_opened(browser, comparison_report):
