@@ -143,6 +143,8 @@ def compare(scenario_names, report, out_dir, with_loops, loop_window, members, s
     if as_json:
         click.echo(formats.comparison_json(comparison))
     elif not out_dir and not report:
+        click.echo(formats.findings_summary(comparison))
+        click.echo("")
         click.echo(formats.outcome_summary(comparison))
         if comparison.loops is not None:
             click.echo("")

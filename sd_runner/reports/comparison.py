@@ -1,9 +1,9 @@
 """A scenario comparison as one self-contained HTML page.
 
-The page holds a figure per key outcome, a table of outcomes in the table years, each scenario's
-lever settings and a short description of the model and its feedback loops. It embeds plotly.js
-once, so it works offline, and it is a pure function of the comparison: the same comparison gives
-the same bytes.
+The page opens with the key findings, written from the results; then come a figure per key
+outcome, a table of outcomes in the table years, each scenario's lever settings and a short
+description of the model and its feedback loops. It embeds plotly.js once, so it works offline,
+and it is a pure function of the comparison: the same comparison gives the same bytes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from sd_runner.errors import InputError
+from sd_runner.reports.findings import FINDINGS_CSS, findings_section
 from sd_runner.reports.html_page import document, manifest_section
 from sd_runner.reports.html_page import plotly_text as _plotly_text
 from sd_runner.reports.html_page import slug as _slug
@@ -33,6 +34,7 @@ from sd_runner.reports.model_section import model_section
 from sd_runner.reports.outcome_info import OUTCOMES, OutcomeInfo
 from sd_runner.reports.rankings import ranking_section
 from sd_runner.reports.uncertainty import uncertainty_section
+from sd_runner.results.findings import key_findings
 from sd_runner.results.outcomes import BETTER, HEADLINE_OUTCOMES
 from sd_runner.results.runs import Comparison, ScenarioRun
 
@@ -76,6 +78,7 @@ def comparison_report(
     slugs = _unique_ids([_slug(outcome) for outcome in comparison.outcomes])
     body = [
         _header(comparison, title, generated_by, colours),
+        findings_section(key_findings(comparison)),  # the answer first, then the evidence
         _contents(comparison, slugs),
         *_figures(comparison, slugs, colours),
         _tables_section(comparison, slugs),
@@ -83,7 +86,7 @@ def comparison_report(
         model_section(comparison.named_loops),
         manifest_section(manifest),
     ]
-    return document(title, body, _SIGN_CSS)
+    return document(title, body, _SIGN_CSS + FINDINGS_CSS)
 
 
 def _analyses(comparison: Comparison, colours: list[str]) -> list[str]:
@@ -162,6 +165,7 @@ def _contents(comparison: Comparison, slugs: list[str]) -> str:
                if not comparison.table.empty else "")
     return (
         "<nav><h2>Contents</h2><ul>"
+        '<li><a href="#findings">Key findings</a></li>'
         f'<li><a href="#figures">Outcomes over time</a><ul>{figures}</ul></li>'
         '<li><a href="#table">Outcomes in the table years</a></li>'
         f"{ranking}"

@@ -9,6 +9,8 @@ import math
 
 import pandas as pd
 
+from sd_runner.reports import findings_text
+from sd_runner.results.findings import key_findings
 from sd_runner.results.outcomes import TOTAL
 from sd_runner.results.runs import Comparison, ScenarioRun
 from sd_runner.results.uncertainty import QUANTILES
@@ -53,11 +55,14 @@ def _csv(table) -> str:
 
 
 def comparison_json(comparison: Comparison) -> str:
-    """The comparison as one JSON object: scenarios, the outcome table and, when scored,
-    the loops (inventory, relative scores per interval, dominant periods, shifts)."""
+    """The comparison as one JSON object: the key findings first (their data and sentences),
+    scenarios, the outcome table and, when scored, the loops (inventory, relative scores per
+    interval, dominant periods, shifts)."""
     import json
 
+    findings = key_findings(comparison)
     record = {
+        "findings": {**findings.as_json(), "headlines": findings_text.headlines(findings)},
         "scenarios": [{"name": run.scenario.name, "title": run.scenario.title}
                       for run in comparison.runs],
         "reference": comparison.reference.scenario.name,
@@ -118,6 +123,13 @@ def comparison_html(comparison: Comparison, generated_by: str = "", manifest: st
     from sd_runner.reports.comparison import comparison_report
 
     return comparison_report(comparison, generated_by=generated_by, manifest=manifest)
+
+
+def findings_summary(comparison: Comparison) -> str:
+    """Plain text, about 25 lines: the key findings of the comparison (which scenario improves
+    each headline outcome most, the longest worse-before-better dips, where margin and the
+    money outcomes disagree)."""
+    return findings_text.findings_summary(key_findings(comparison))
 
 
 #: Outcomes of the plain-text summary, with their units.

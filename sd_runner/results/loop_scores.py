@@ -171,6 +171,18 @@ class LoopComparison:
         return pd.DataFrame(rows, columns=["scenario", "cluster", "since", "loop", "name",
                                            "reference", "value", "change"])
 
+    def window_means(self, scenario: str, cluster: str, start: float, end: float
+                     ) -> tuple[dict[str, float], dict[str, float]]:
+        """Each loop's mean relative score in ``cluster`` over the TIME STEPs in
+        ``(start, end]``: in the reference's run, then in ``scenario``'s (loop id -> mean;
+        empty when no step falls in the window)."""
+        entries = {entry.scenario.name: entry for entry in self.scenarios}
+        means = []
+        for entry in (self.scenarios[0], entries[scenario]):
+            times = entry.scores.times
+            means.append(_cluster_means(entry.scores, cluster, (times > start) & (times <= end)))
+        return means[0], means[1]
+
 
 def interval_means(scores: LoopScores, interval: float) -> tuple[np.ndarray, np.ndarray]:
     """Relative scores averaged over each ``interval`` of the run, ``(t - interval, t]``.
