@@ -121,6 +121,22 @@ def test_the_comparison_report_is_at_most_half_as_tall_as_before(browser, compar
     assert loops <= LOOP_SECTION_HEIGHT
 
 
+def test_the_key_findings_come_first_and_in_sight(browser, comparison_report):
+    """The answer before the evidence: #findings is the page's first section, it starts in
+    the first screen (1280 x 720), names the lever mix that leads and holds no NaN."""
+    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.goto(comparison_report.as_uri())
+    page.wait_for_load_state("load")
+    first = page.evaluate("document.querySelector('section').id")
+    top = page.evaluate("document.getElementById('findings').getBoundingClientRect().top")
+    shown = page.inner_text("#findings")
+    context.close()
+    assert first == "findings"
+    assert top < 720
+    assert "domestic-value-chain" in shown and "nan" not in shown.lower()
+
+
 def test_a_chart_in_closed_details_fits_the_page_when_opened(browser, comparison_report):
     """A chart drawn in a closed <details> has no width to fit; opening the <details> must
     fit it to the section's width, as the charts in sight are (plotly's responsive charts
