@@ -77,6 +77,11 @@ def test_the_command_writes_mixes_that_run_as_scenarios_and_repeats_itself(probl
     assert page == (tmp_path / "second.html").read_text()
     assert 'id="fig-parallel"' in page and "domestic-value-chain" in page
     record = json.loads((outs[0] / "optimize.json").read_text())
+    # Margin in % in the page, as in every report; the files keep the model's fraction.
+    margin = next(o for o in loaded.objectives if o.outcome == "Margin")
+    reference = record["members"][-1][margin.label]
+    assert 0 < reference < 1
+    assert f"<th>{margin.label}, %</th>" in page and f"{100 * reference:.4g}</td>" in page
     mixes = [row for row in record["members"] if row["mix"].startswith("mix-")]
     assert mixes and record["members"][-1]["mix"] == "domestic-value-chain"
     model = api.bundled_model("fast")

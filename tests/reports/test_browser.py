@@ -184,7 +184,7 @@ def test_markup_in_a_scenario_is_shown_as_text_in_every_section(browser, tmp_pat
     page.goto(report.as_uri())
     page.wait_for_load_state("load")
     assert dialogs == []
-    assert "<script>alert(1)</script>" in page.inner_text("header")
+    assert "<script>alert(1)</script>" in page.inner_text("#scenarios")
     context.close()
 
 

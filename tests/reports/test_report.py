@@ -217,7 +217,9 @@ def test_outcome_tables_show_the_years_that_move_with_differences_coloured_by_si
 
 
 def test_lever_settings_sit_with_the_scenario_table(report):
-    header = report[:report.index("</header>")]
+    start = report.index('<section id="scenarios">')
+    header = report[start:report.index("</section>", start)]
+    assert report.index('id="findings"') < start  # the answer before the scenarios
     assert "<td>none</td>" in header  # the reference pulls no lever
     assert "own-brand 1 from 2016 (5-year ramp)" in header
     section = header[header.index('id="levers"'):]

@@ -212,6 +212,10 @@ def test_sensitivity_command_writes_indices_and_report(tmp_path):
     assert set(table["index"]) == {"mu", "mu_star", "sigma"}
     html = report.read_text(encoding="utf-8")
     assert 'id="fig-overview"' in html and "mu*" in html
+    # The overview first; the parameters' bounds after it, behind a closed <details>.
+    bounds = html.index("<th>Lower</th>")
+    assert html.index('id="fig-overview"') < html.rindex("<details>", 0, bounds)
+    assert "</details>" not in html[html.rindex("<details>", 0, bounds):bounds]
 
 
 @pytest.mark.parametrize("args, text", [
