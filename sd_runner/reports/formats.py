@@ -133,9 +133,11 @@ def findings_summary(comparison: Comparison) -> str:
 
 
 #: Outcomes of the plain-text summary, with their units.
-SUMMARY_OUTCOMES = {"Margin": "fraction", "Buyer Dependence": "fraction",
+#: Fractions are shown in %, as in every report.
+SUMMARY_OUTCOMES = {"Margin": "% of sales", "Buyer Dependence": "%",
                     "Total Profit": "100 million USD/year", "Value Added": "100 million USD/year",
                     "Cumulative Lever Cost": "100 million USD"}
+_PERCENT = {"Margin", "Buyer Dependence"}
 
 
 def outcome_summary(comparison: Comparison, year: int = 2035) -> str:
@@ -151,8 +153,8 @@ def outcome_summary(comparison: Comparison, year: int = 2035) -> str:
     for outcome, group in rows.groupby("outcome", sort=False):
         wide = group.pivot_table(index="scenario", columns="cluster", values="value",
                                  sort=False)
-        lines += ["", f"{outcome} ({SUMMARY_OUTCOMES[outcome]})",
-                  wide.round(4 if SUMMARY_OUTCOMES[outcome] == "fraction" else 2).to_string()]
+        shown = wide * 100 if outcome in _PERCENT else wide
+        lines += ["", f"{outcome} ({SUMMARY_OUTCOMES[outcome]})", shown.round(2).to_string()]
     disagreements = comparison.disagreements()
     if len(disagreements):
         lines += ["", "Where the rankings disagree (largest gaps):"]

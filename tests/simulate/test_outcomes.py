@@ -156,6 +156,16 @@ def test_plain_summary_shows_profit_value_added_and_cost(comparison):
     for outcome in ("Margin", "Total Profit", "Value Added", "Cumulative Lever Cost"):
         assert outcome in text
     assert TOTAL in text and "n/a" in text
+    # Margin in % of sales, as every report shows it: the baseline's in 2035, times 100.
+    lines = text[text.index("Margin (% of sales)"):].splitlines()
+    clusters = lines[1].split()[1:]
+    row = next(line for line in lines if line.startswith("baseline")).split()[1:]
+    table = comparison.table
+    for cluster, shown in zip(clusters, row, strict=True):
+        value = table[(table["outcome"] == "Margin") & (table["year"] == 2035)
+                      & (table["scenario"] == "baseline")
+                      & (table["cluster"] == cluster)]["value"].iloc[0]
+        assert float(shown) == pytest.approx(100 * value, abs=0.005)
 
 
 @pytest.mark.slow
