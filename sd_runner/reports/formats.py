@@ -10,6 +10,7 @@ import math
 import pandas as pd
 
 from sd_runner.reports import findings_text
+from sd_runner.reports.outcome_info import OUTCOMES
 from sd_runner.results.findings import key_findings
 from sd_runner.results.outcomes import TOTAL
 from sd_runner.results.runs import Comparison, ScenarioRun
@@ -133,11 +134,10 @@ def findings_summary(comparison: Comparison) -> str:
 
 
 #: Outcomes of the plain-text summary, with their units.
-#: Fractions are shown in %, as in every report.
-SUMMARY_OUTCOMES = {"Margin": "% of sales", "Buyer Dependence": "%",
-                    "Total Profit": "100 million USD/year", "Value Added": "100 million USD/year",
-                    "Cumulative Lever Cost": "100 million USD"}
-_PERCENT = {"Margin", "Buyer Dependence"}
+#: Outcomes of the plain-text summary; their units (fractions in %, as in every report) are
+#: those of :data:`sd_runner.reports.outcome_info.OUTCOMES`.
+SUMMARY_OUTCOMES = ("Margin", "Buyer Dependence", "Total Profit", "Value Added",
+                    "Cumulative Lever Cost")
 
 
 def outcome_summary(comparison: Comparison, year: int = 2035) -> str:
@@ -153,8 +153,9 @@ def outcome_summary(comparison: Comparison, year: int = 2035) -> str:
     for outcome, group in rows.groupby("outcome", sort=False):
         wide = group.pivot_table(index="scenario", columns="cluster", values="value",
                                  sort=False)
-        shown = wide * 100 if outcome in _PERCENT else wide
-        lines += ["", f"{outcome} ({SUMMARY_OUTCOMES[outcome]})", shown.round(2).to_string()]
+        info = OUTCOMES[outcome]
+        shown = wide * 100 if info.fraction else wide
+        lines += ["", f"{outcome} ({info.unit})", shown.round(2).to_string()]
     disagreements = comparison.disagreements()
     if len(disagreements):
         lines += ["", "Where the rankings disagree (largest gaps):"]

@@ -56,6 +56,15 @@ def _open(browser, path):
     return errors, charts, drawn
 
 
+def _screen(browser, path):
+    """``path`` loaded offline in a 1280 x 720 window: its context (to close) and page."""
+    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    return context, page
+
+
 def _write(*args):
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -108,10 +117,7 @@ def test_the_comparison_report_renders_every_chart_offline(browser, comparison_r
 
 
 def test_the_comparison_report_is_at_most_half_as_tall_as_before(browser, comparison_report):
-    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 720})
-    page = context.new_page()
-    page.goto(comparison_report.as_uri())
-    page.wait_for_load_state("load")
+    context, page = _screen(browser, comparison_report)
     height = page.evaluate("document.documentElement.scrollHeight")
     loops = page.evaluate("document.getElementById('loops').getBoundingClientRect().height")
     context.close()
@@ -124,10 +130,7 @@ def test_the_comparison_report_is_at_most_half_as_tall_as_before(browser, compar
 def test_the_key_findings_come_first_and_in_sight(browser, comparison_report):
     """The answer before the evidence: #findings is the page's first section, it starts in
     the first screen (1280 x 720), names the lever mix that leads and holds no NaN."""
-    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 720})
-    page = context.new_page()
-    page.goto(comparison_report.as_uri())
-    page.wait_for_load_state("load")
+    context, page = _screen(browser, comparison_report)
     first = page.evaluate("document.querySelector('section').id")
     top = page.evaluate("document.getElementById('findings').getBoundingClientRect().top")
     shown = page.inner_text("#findings")
@@ -141,10 +144,7 @@ def test_a_chart_in_closed_details_fits_the_page_when_opened(browser, comparison
     """A chart drawn in a closed <details> has no width to fit; opening the <details> must
     fit it to the section's width, as the charts in sight are (plotly's responsive charts
     watch their own size)."""
-    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 720})
-    page = context.new_page()
-    page.goto(comparison_report.as_uri())
-    page.wait_for_load_state("load")
+    context, page = _screen(browser, comparison_report)
     page.wait_for_function("document.querySelector('#figures details .plotly-graph-div')"
                            "._fullLayout !== undefined")
     shown = page.evaluate("document.querySelector("
